@@ -1,0 +1,67 @@
+"""``/_emulator``: faults, statistics and reset. No auth; the gate admits loopback callers only."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from ..control import Control, FaultPlan
+from ..store import Store
+from ..validation import require_valid
+from .common import json_object, reply
+
+
+def _control(request: Request) -> Control:
+    control: Control = request.app.state.control
+    return control
+
+
+async def set_faults(request: Request) -> JSONResponse:
+    body = await json_object(request)
+    require_valid("fault-config", body, "fault configuration")
+    _control(request).faults = FaultPlan.from_body(body)
+    return reply({"faults": body})
+
+
+async def get_faults(request: Request) -> JSONResponse:
+    plan = _control(request).faults
+    return reply({"faults": plan.config if plan else None, "remaining": plan.remaining if plan else None})
+
+
+async def clear_faults(request: Request) -> JSONResponse:
+    _control(request).faults = None
+    return reply({"faults": None})
+
+
+async def stats(request: Request) -> JSONResponse:
+    store: Store = request.app.state.store
+    body = _control(request).stats.as_json()
+    objects: dict[str, Counter[str]] = {}
+    for team in {r.team for kind in _KINDS for r in store.find(kind, None)}:
+        objects[team] = Counter({kind: len(store.find(kind, team)) for kind in _KINDS})
+        objects[team] = +objects[team]  # drop zero counts
+    body["objects"] = {team: dict(counts) for team, counts in sorted(objects.items())}
+    return reply(body)
+
+
+async def reset(request: Request) -> JSONResponse:
+    store: Store = request.app.state.store
+    store.wipe()
+    control = _control(request)
+    control.stats.clear()
+    control.faults = None
+    return reply({"reset": True})
+
+
+_KINDS = ("project", "deployment", "spec", "workflow", "run", "model", "secret")
+
+routes = [
+    Route("/_emulator/faults", set_faults, methods=["POST"]),
+    Route("/_emulator/faults", get_faults, methods=["GET"]),
+    Route("/_emulator/faults", clear_faults, methods=["DELETE"]),
+    Route("/_emulator/stats", stats, methods=["GET"]),
+    Route("/_emulator/reset", reset, methods=["POST"]),
+]

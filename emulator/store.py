@@ -1,0 +1,149 @@
+"""SQLite persistence: one table of JSON documents, each owned by a team.
+
+Every handler runs on the server's single event-loop thread and does its reads and writes without
+awaiting in between, so each request is atomic with respect to every other one (50 parallel upserts of
+one name give one deployment) without further locking.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind    TEXT NOT NULL,
+    id      TEXT NOT NULL,
+    team    TEXT NOT NULL,
+    parent  TEXT,
+    name    TEXT,
+    created REAL NOT NULL,
+    data    TEXT NOT NULL,
+    UNIQUE (kind, id)
+);
+CREATE INDEX IF NOT EXISTS objects_lookup ON objects (kind, team, parent, name);
+"""
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass
+class Record:
+    """One stored object. ``seq`` orders records by creation and backs the list cursors."""
+
+    seq: int
+    kind: str
+    id: str
+    team: str
+    parent: str | None
+    name: str | None
+    created: float
+    data: dict[str, Any]
+
+
+class Store:
+    def __init__(self, path: str) -> None:
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        if path != ":memory:":
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def new_id(self, prefix: str, length: int = 10) -> str:
+        while True:
+            candidate = prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+            if self._db.execute("SELECT 1 FROM objects WHERE id = ?", (candidate,)).fetchone() is None:
+                return candidate
+
+    def insert(
+        self,
+        kind: str,
+        team: str,
+        ident: str,
+        data: dict[str, Any],
+        *,
+        created: float,
+        parent: str | None = None,
+        name: str | None = None,
+    ) -> Record:
+        cursor = self._db.execute(
+            "INSERT INTO objects (kind, id, team, parent, name, created, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (kind, ident, team, parent, name, created, json.dumps(data)),
+        )
+        assert cursor.lastrowid is not None
+        return Record(cursor.lastrowid, kind, ident, team, parent, name, created, data)
+
+    def save(self, record: Record) -> None:
+        self._db.execute(
+            "UPDATE objects SET parent = ?, name = ?, data = ? WHERE seq = ?",
+            (record.parent, record.name, json.dumps(record.data), record.seq),
+        )
+
+    def get(self, kind: str, team: str, ident: str) -> Record | None:
+        row = self._db.execute(
+            "SELECT * FROM objects WHERE kind = ? AND team = ? AND id = ?", (kind, team, ident)
+        ).fetchone()
+        return _record(row) if row is not None else None
+
+    def delete(self, record: Record) -> None:
+        self._db.execute("DELETE FROM objects WHERE seq = ?", (record.seq,))
+
+    def find(
+        self,
+        kind: str,
+        team: str | None,
+        *,
+        parent: str | None = None,
+        name: str | None = None,
+        after_seq: int | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Record]:
+        """Records of a kind, oldest first (or newest first), optionally filtered and cut after a cursor."""
+        clauses, params = ["kind = ?"], [kind]
+        for column, value in (("team", team), ("parent", parent), ("name", name)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if after_seq is not None:
+            clauses.append("seq < ?" if descending else "seq > ?")
+            params.append(str(after_seq))
+        sql = f"SELECT * FROM objects WHERE {' AND '.join(clauses)} ORDER BY seq {'DESC' if descending else 'ASC'}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [_record(row) for row in self._db.execute(sql, params)]
+
+    def count_team(self, team: str) -> int:
+        row = self._db.execute("SELECT COUNT(*) FROM objects WHERE team = ?", (team,)).fetchone()
+        return int(row[0])
+
+    def wipe(self) -> None:
+        self._db.execute("DELETE FROM objects")
+
+
+def _record(row: sqlite3.Row) -> Record:
+    return Record(
+        row["seq"], row["kind"], row["id"], row["team"], row["parent"], row["name"], row["created"],
+        json.loads(row["data"]),
+    )
