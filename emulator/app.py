@@ -36,8 +36,13 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 def build_app(settings: Settings, store: Store) -> Gate:
     routes = [
-        *session.routes, *projects.routes, *secrets.routes, *deployments.routes, *workflows.routes,
-        *models.routes, *admin.routes,
+        *session.routes,
+        *projects.routes,
+        *secrets.routes,
+        *deployments.routes,
+        *workflows.routes,
+        *models.routes,
+        *admin.routes,
     ]
     control = Control(limiter=RateLimiter(settings.rate_limit) if settings.rate_limit else None)
     app = Starlette(

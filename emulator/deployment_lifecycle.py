@@ -99,7 +99,9 @@ def _run(line: SpecTimeline, now: float) -> dict[str, Any]:
 
 
 def _instance(line: SpecTimeline, index: int, ready_at: float, now: float) -> dict[str, Any]:
-    history = [{"state": "starting", "message": "pulling image and starting container", "timestamp": iso(line.applied_at)}]
+    history = [
+        {"state": "starting", "message": "pulling image and starting container", "timestamp": iso(line.applied_at)}
+    ]
     state, message, finished = "starting", "pulling image and starting container", None
     if now >= ready_at:
         if line.crash:

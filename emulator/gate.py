@@ -97,6 +97,7 @@ class Gate:
         elif fault == "reset":
             _drop_connection(raw_send)
         elif fault == "lost_response":
+
             async def swallow(message: Message) -> None:
                 return None
 

@@ -64,8 +64,13 @@ def page(
 ) -> dict[str, Any]:
     # One extra row tells whether another page exists without a COUNT query.
     rows = store.find(
-        kind, team, parent=parent, name=name, after_seq=request.after_seq,
-        descending=request.descending, limit=request.limit + 1,
+        kind,
+        team,
+        parent=parent,
+        name=name,
+        after_seq=request.after_seq,
+        descending=request.descending,
+        limit=request.limit + 1,
     )
     has_more = len(rows) > request.limit
     rows = rows[: request.limit]

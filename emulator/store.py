@@ -144,6 +144,12 @@ class Store:
 
 def _record(row: sqlite3.Row) -> Record:
     return Record(
-        row["seq"], row["kind"], row["id"], row["team"], row["parent"], row["name"], row["created"],
+        row["seq"],
+        row["kind"],
+        row["id"],
+        row["team"],
+        row["parent"],
+        row["name"],
+        row["created"],
         json.loads(row["data"]),
     )

@@ -45,7 +45,8 @@ def _dotted(prefix: str, error: ValidationError) -> str:
 def _message(error: ValidationError) -> str:
     # jsonschema's messages repeat the whole offending instance; keep them short for nested objects.
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        allowed = set(schema.get("properties", {}))
         unknown = sorted(set(error.instance) - allowed)
         return f"unknown field(s): {', '.join(unknown)}"
     if error.validator == "required":

@@ -114,8 +114,7 @@ def status(run_plan: RunPlan, cancelled_at: float | None, now: float) -> dict[st
         "started": iso(run_plan.queued_until) if began else None,
         "finished": iso(stop_at) if stopped else None,
         "jobs": {
-            name: _job_status(job, stop_at if stopped else None, cancelled, now)
-            for name, job in run_plan.jobs.items()
+            name: _job_status(job, stop_at if stopped else None, cancelled, now) for name, job in run_plan.jobs.items()
         },
     }
 

@@ -88,6 +88,7 @@ async def upsert(request: Request) -> JSONResponse:
     config = body.get("config")
     issues += _config_issues(ctx, config) if config is not None else [Issue("config", "is required")]
     raise_if(issues, "deployment")
+    assert isinstance(config, dict)  # validated above
     project = get_project(ctx, str(project_id))
     name: str = config["name"]
 
@@ -99,14 +100,22 @@ async def upsert(request: Request) -> JSONResponse:
                     f"deployment {deployment.id!r} belongs to project {deployment.parent!r}, not {project.id!r}",
                     [Issue("projectId", "a deployment cannot move to another project")],
                 )
-            clash = [d for d in ctx.store.find("deployment", ctx.team, parent=project.id, name=name) if d.id != deployment.id]
+            clash = [
+                d for d in ctx.store.find("deployment", ctx.team, parent=project.id, name=name) if d.id != deployment.id
+            ]
             if clash:
-                raise ApiError("CONFLICT", f"project {project.id!r} already has a deployment named {name!r} ({clash[0].id})")
+                raise ApiError(
+                    "CONFLICT", f"project {project.id!r} already has a deployment named {name!r} ({clash[0].id})"
+                )
         else:
             # Without an id the upsert matches by name within the project (docs: names are unique per project).
             existing = ctx.store.find("deployment", ctx.team, parent=project.id, name=name)
-            deployment = existing[0] if existing else ctx.store.insert(
-                "deployment", ctx.team, ctx.store.new_id("d", 12), {}, created=ctx.now, parent=project.id, name=name
+            deployment = (
+                existing[0]
+                if existing
+                else ctx.store.insert(
+                    "deployment", ctx.team, ctx.store.new_id("d", 12), {}, created=ctx.now, parent=project.id, name=name
+                )
             )
         if deployment.name != name:
             deployment.name = name
@@ -116,9 +125,12 @@ async def upsert(request: Request) -> JSONResponse:
         if not specs or specs[0].data["data"] != config:
             spec_id = ctx.store.new_id("s", 12)
             ctx.store.insert(
-                "spec", ctx.team, spec_id,
+                "spec",
+                ctx.team,
+                spec_id,
                 {"id": spec_id, "deploymentId": deployment.id, "userId": _user(ctx), "data": config},
-                created=ctx.now, parent=deployment.id,
+                created=ctx.now,
+                parent=deployment.id,
             )
     return reply({"deploymentId": deployment.id})
 
@@ -134,8 +146,13 @@ async def list_(request: Request) -> JSONResponse:
     if project_id is not None:
         get_project(ctx, project_id)
     body = page(
-        ctx.store, "deployment", ctx.team, parse_page_request(query), lambda r: render(ctx, r),
-        parent=project_id, name=query.get("name"),
+        ctx.store,
+        "deployment",
+        ctx.team,
+        parse_page_request(query),
+        lambda r: render(ctx, r),
+        parent=project_id,
+        name=query.get("name"),
     )
     return reply(body)
 
@@ -158,8 +175,9 @@ async def history(request: Request) -> JSONResponse:
     def render_spec(spec: Record) -> dict[str, Any]:
         return latest_spec_view(_timeline(ctx, spec), spec.data, ctx.now)
 
-    return reply(page(ctx.store, "spec", ctx.team, parse_page_request(request.query_params), render_spec,
-                      parent=deployment.id))
+    return reply(
+        page(ctx.store, "spec", ctx.team, parse_page_request(request.query_params), render_spec, parent=deployment.id)
+    )
 
 
 async def delete(request: Request) -> JSONResponse:

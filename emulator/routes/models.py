@@ -37,8 +37,9 @@ async def list_(request: Request) -> JSONResponse:
     project_id = request.query_params.get("projectId")
     if project_id is not None:
         get_project(ctx, project_id)
-    return reply(page(ctx.store, "model", ctx.team, parse_page_request(request.query_params), render,
-                      parent=project_id))
+    return reply(
+        page(ctx.store, "model", ctx.team, parse_page_request(request.query_params), render, parent=project_id)
+    )
 
 
 async def create(request: Request) -> JSONResponse:

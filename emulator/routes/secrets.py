@@ -57,8 +57,16 @@ async def list_(request: Request) -> JSONResponse:
     ctx = context(request)
     project = get_project(ctx, request.path_params["id"])
     attached = _attached(ctx, project.id)
-    return reply(page(ctx.store, "secret", ctx.team, parse_page_request(request.query_params),
-                      lambda r: _render(r, attached), parent=project.id))
+    return reply(
+        page(
+            ctx.store,
+            "secret",
+            ctx.team,
+            parse_page_request(request.query_params),
+            lambda r: _render(r, attached),
+            parent=project.id,
+        )
+    )
 
 
 async def create(request: Request) -> JSONResponse:
@@ -75,8 +83,9 @@ async def create(request: Request) -> JSONResponse:
     ident = f"{project.id}/{name}"
     if ctx.store.get("secret", ctx.team, ident) is not None:
         raise ApiError("CONFLICT", f"project {project.id!r} already has a secret named {name!r}")
-    record = ctx.store.insert("secret", ctx.team, ident, {"value": value}, created=ctx.now, parent=project.id,
-                              name=name)
+    record = ctx.store.insert(
+        "secret", ctx.team, ident, {"value": value}, created=ctx.now, parent=project.id, name=name
+    )
     return reply(_render(record))
 
 

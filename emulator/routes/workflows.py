@@ -67,14 +67,18 @@ def settle_runs(ctx: Context) -> None:
                     model_id = ctx.store.new_id("mo", 12)
                     name = output.get("with", {}).get("name") or key
                     ctx.store.insert(
-                        "model", ctx.team, model_id,
+                        "model",
+                        ctx.team,
+                        model_id,
                         {
                             "description": f"output {key!r} of job {job!r}, run {run.data['seq']} of workflow "
                             f"{workflow.id}",
                             "isPublic": False,
                             "storageProviderId": None,
                         },
-                        created=finished, parent=workflow.parent, name=name,
+                        created=finished,
+                        parent=workflow.parent,
+                        name=name,
                     )
             run.data["settled"] = True
             ctx.store.save(run)
@@ -160,8 +164,12 @@ async def create_run(request: Request) -> JSONResponse:
         previous = ctx.store.find("run", ctx.team, parent=workflow.id, descending=True, limit=1)
         seq = previous[0].data["seq"] + 1 if previous else 1
         run = ctx.store.insert(
-            "run", ctx.team, f"{workflow.id}-{seq}", {"seq": seq, "spec": spec, "cancelledAt": None},
-            created=ctx.now, parent=workflow.id,
+            "run",
+            ctx.team,
+            f"{workflow.id}-{seq}",
+            {"seq": seq, "spec": spec, "cancelledAt": None},
+            created=ctx.now,
+            parent=workflow.id,
         )
     return reply(render_run(ctx, run))
 
@@ -176,8 +184,16 @@ async def list_runs(request: Request) -> JSONResponse:
     ctx = context(request)
     workflow = ctx.get("workflow", request.path_params["id"], "workflow")
     settle_runs(ctx)
-    return reply(page(ctx.store, "run", ctx.team, parse_page_request(request.query_params),
-                      lambda r: render_run(ctx, r), parent=workflow.id))
+    return reply(
+        page(
+            ctx.store,
+            "run",
+            ctx.team,
+            parse_page_request(request.query_params),
+            lambda r: render_run(ctx, r),
+            parent=workflow.id,
+        )
+    )
 
 
 async def get_run(request: Request) -> JSONResponse:
