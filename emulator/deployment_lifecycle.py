@@ -89,7 +89,6 @@ def _run(line: SpecTimeline, now: float) -> dict[str, Any]:
     ready = sum(1 for instance in instances if instance["state"] == "running")
     return {
         "id": "run" + line.spec_id,
-        "specId": line.spec_id,
         "replicas": line.replicas,
         "readyReplicas": ready,
         "availableReplicas": ready,

@@ -1,0 +1,55 @@
+"""Where the client's URL, key and timings come from: Pulumi config first, then the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_API_URL = "https://api.paperspace.com/v1"
+DEFAULT_POLL_SECONDS = 5.0
+
+CONFIG_API_URL = "gradient:apiUrl"
+CONFIG_API_KEY = "gradient:apiKey"
+CONFIG_POLL_SECONDS = "gradient:pollIntervalSeconds"
+ENV_API_URL = "PAPERSPACE_API_URL"
+ENV_API_KEY = "PAPERSPACE_API_KEY"
+ENV_POLL_SECONDS = "GRADIENT_POLL_INTERVAL_SECONDS"
+
+
+class MissingApiKeyError(Exception):
+    def __str__(self) -> str:
+        return (
+            "no Paperspace API key: set it with `pulumi config set --secret gradient:apiKey <key>` "
+            f"or in the environment variable {ENV_API_KEY}"
+        )
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    api_url: str
+    api_key: str | None
+    poll_seconds: float = DEFAULT_POLL_SECONDS
+
+    def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback's locals
+        return f"ClientSettings(api_url={self.api_url!r}, api_key={'***' if self.api_key else None}, ...)"
+
+    def require_key(self) -> str:
+        if not self.api_key:
+            raise MissingApiKeyError()
+        return self.api_key
+
+    @classmethod
+    def resolve(cls, config_get: Callable[[str], Any], environ: Mapping[str, str]) -> ClientSettings:
+        def pick(config_key: str, env_key: str) -> str | None:
+            value = config_get(config_key)
+            if value is None or value == "":
+                value = environ.get(env_key) or None
+            return None if value is None else str(value)
+
+        poll = pick(CONFIG_POLL_SECONDS, ENV_POLL_SECONDS)
+        return cls(
+            api_url=(pick(CONFIG_API_URL, ENV_API_URL) or DEFAULT_API_URL).rstrip("/"),
+            api_key=pick(CONFIG_API_KEY, ENV_API_KEY),
+            poll_seconds=float(poll) if poll else DEFAULT_POLL_SECONDS,
+        )

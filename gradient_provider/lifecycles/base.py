@@ -1,0 +1,114 @@
+"""What every lifecycle shares: input checking against its table, results, and bounded waits."""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..client import PaperspaceApi
+from .policy import FieldTable, InputDiff, contains_unknown, diff_inputs
+
+log = logging.getLogger("gradient_provider")
+
+
+class OperationFailedError(Exception):
+    """A create or update could not reach the desired state; the message says why and what was left."""
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Created:
+    id: str
+    outputs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a read found: the live outputs, and the inputs that would produce them."""
+
+    id: str
+    outputs: dict[str, Any]
+    inputs: dict[str, Any]
+
+
+def check_inputs(table: FieldTable, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[InputProblem]]:
+    """Fill defaults and validate against the table's schema. Values not known yet (preview) are not judged."""
+    inputs = table.with_defaults({k: v for k, v in news.items() if not k.startswith("__")})
+    judged = {k: v for k, v in inputs.items() if not contains_unknown(v)}
+    problems = []
+    for error in table.validator().iter_errors(judged):
+        path = ".".join(str(part) for part in error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else path
+            if missing in inputs:  # present but unknown until apply
+                continue
+            problems.append(InputProblem(missing, "is required"))
+        elif error.validator == "additionalProperties":
+            problems.append(InputProblem(path or "(inputs)", error.message))
+        else:
+            problems.append(InputProblem(path or "(inputs)", error.message))
+    return inputs, problems
+
+
+class Lifecycle(ABC):
+    """Create, read, update and delete of one kind. ``check`` and ``diff`` are pure: no API call."""
+
+    table: ClassVar[FieldTable]
+
+    def __init__(self, api: PaperspaceApi, poll_seconds: float) -> None:
+        self.api = api
+        self.poll_seconds = poll_seconds
+
+    @classmethod
+    def check(cls, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[InputProblem]]:
+        return check_inputs(cls.table, news)
+
+    @classmethod
+    def diff(cls, olds: Mapping[str, Any], news: Mapping[str, Any]) -> InputDiff:
+        return diff_inputs(cls.table, olds, news)
+
+    @abstractmethod
+    def create(self, inputs: dict[str, Any]) -> Created: ...
+
+    @abstractmethod
+    def read(self, ident: str, state: dict[str, Any]) -> Observed | None:
+        """The live object, or None when it is gone."""
+
+    @abstractmethod
+    def update(self, ident: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        """Return every output (inputs included), never a partial set."""
+
+    @abstractmethod
+    def delete(self, ident: str, state: dict[str, Any]) -> None:
+        """Delete; an object that is already gone is success."""
+
+    def wait_until(self, what: str, probe: Callable[[], tuple[bool, str]], timeout_seconds: float) -> str:
+        """Poll ``probe`` (done?, progress) until done or the deadline; log progress to stderr as it changes.
+
+        Pulumi passes no timeouts to dynamic providers, so this deadline is the only one there is.
+        """
+        started = time.monotonic()
+        last_logged, last_progress = 0.0, ""
+        while True:
+            done, progress = probe()
+            elapsed = time.monotonic() - started
+            if done:
+                log.info("%s: done after %.0f s (%s)", what, elapsed, progress)
+                return progress
+            if progress != last_progress or elapsed - last_logged >= 30:
+                log.info("%s: waiting, %.0f s elapsed: %s", what, elapsed, progress)
+                last_logged, last_progress = elapsed, progress
+            if elapsed + self.poll_seconds > timeout_seconds:
+                raise OperationFailedError(
+                    f"{what}: gave up after {timeout_seconds:g} s (timeoutSeconds); last state: {progress}"
+                )
+            time.sleep(self.poll_seconds)

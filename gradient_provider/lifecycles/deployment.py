@@ -1,0 +1,324 @@
+"""Deployment: a model endpoint, created and updated through the v1 upsert. Pulumi id = deployment id."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from ..client import NotFoundError
+from ..client.models import Deployment, DeploymentRun
+from .base import Created, Lifecycle, Observed, OperationFailedError
+from .policy import FieldRule, FieldTable, Policy, Risk
+
+log = logging.getLogger("gradient_provider")
+
+_STRING = {"type": "string", "minLength": 1}
+_ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
+_PROBE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "path": {"type": "string", "pattern": "^/"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "host": {"type": "string"},
+        "headers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "value"],
+                "additionalProperties": False,
+                "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
+            },
+        },
+        "exec": {
+            "type": "object",
+            "required": ["command"],
+            "additionalProperties": False,
+            "properties": {"command": {"type": "array", "minItems": 1, "items": {"type": "string"}}},
+        },
+        "initialDelaySeconds": {"type": "integer", "minimum": 0},
+        "periodSeconds": {"type": "integer", "minimum": 1},
+        "timeoutSeconds": {"type": "integer", "minimum": 1},
+        "failureThreshold": {"type": "integer", "minimum": 1},
+    },
+    "oneOf": [{"required": ["path"]}, {"required": ["exec"]}],
+}
+MODEL_MOUNT_PATH = "/opt/models"
+
+TABLE = FieldTable(
+    kind="Deployment",
+    fields={
+        "projectId": FieldRule(
+            Policy.REPLACE,
+            Risk.DOWNTIME,
+            _STRING,
+            "Project that holds the deployment. Changing it creates a new deployment there and deletes this one.",
+            required=True,
+        ),
+        "name": FieldRule(
+            Policy.IN_PLACE,
+            Risk.SAFE,
+            {"type": "string", "minLength": 1, "maxLength": 128},
+            "Deployment name, unique within its project.",
+            required=True,
+        ),
+        "image": FieldRule(Policy.IN_PLACE, Risk.RESTART, _STRING, "Container image to serve.", required=True),
+        "command": FieldRule(
+            Policy.IN_PLACE,
+            Risk.RESTART,
+            {"type": "array", "items": {"type": "string"}},
+            "Container command as a list of arguments; the image's default when absent.",
+        ),
+        "env": FieldRule(
+            Policy.IN_PLACE,
+            Risk.SAFE,
+            {"type": "object", "propertyNames": {"pattern": _ENV_NAME}, "additionalProperties": {"type": "string"}},
+            "Environment variables. A value `secret:NAME` refers to a Paperspace project secret.",
+        ),
+        "ports": FieldRule(
+            Policy.IN_PLACE,
+            Risk.RESTART,
+            {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 1, "maximum": 65535}},
+            "Container ports to expose; the first one serves the endpoint.",
+            default=[80],
+        ),
+        "machineType": FieldRule(
+            Policy.IN_PLACE, Risk.RESTART, _STRING, "Machine type, e.g. C4 or A4000.", required=True
+        ),
+        "replicas": FieldRule(
+            Policy.IN_PLACE,
+            Risk.SAFE,
+            {"type": "integer", "minimum": 0, "maximum": 100},
+            "Number of replicas (the minimum when autoscaling).",
+            default=1,
+        ),
+        "autoscaling": FieldRule(
+            Policy.IN_PLACE,
+            Risk.SAFE,
+            {
+                "type": "object",
+                "required": ["maxReplicas", "metrics"],
+                "additionalProperties": False,
+                "properties": {
+                    "enabled": {"type": "boolean"},
+                    "maxReplicas": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "metrics": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["metric", "summary", "value"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "metric": {"enum": ["cpu", "memory", "requestDuration"]},
+                                "summary": {"enum": ["average"]},
+                                "value": {"type": "number", "exclusiveMinimum": 0},
+                            },
+                        },
+                    },
+                },
+            },
+            "Autoscaling between `replicas` and `maxReplicas` on cpu, memory or request duration.",
+        ),
+        "healthChecks": FieldRule(
+            Policy.IN_PLACE,
+            Risk.RESTART,
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"liveness": _PROBE, "readiness": _PROBE, "startup": _PROBE},
+            },
+            "Liveness, readiness and startup probes (HTTP `path` or `exec` command).",
+        ),
+        "enabled": FieldRule(
+            Policy.IN_PLACE,
+            Risk.DOWNTIME,
+            {"type": "boolean"},
+            "false scales the deployment to zero (the endpoint stops serving).",
+            default=True,
+        ),
+        "containerRegistry": FieldRule(
+            Policy.IN_PLACE, Risk.RESTART, _STRING, "Name of a Paperspace container registry for a private image."
+        ),
+        "region": FieldRule(
+            Policy.IN_PLACE, Risk.RESTART, _STRING, "Region to run in; Paperspace's default when absent."
+        ),
+        "modelId": FieldRule(
+            Policy.IN_PLACE, Risk.RESTART, _STRING, f"Model to mount at {MODEL_MOUNT_PATH} (a model integration)."
+        ),
+        "wait": FieldRule(
+            Policy.LOCAL_ONLY,
+            Risk.SAFE,
+            {"enum": ["ready", "applied", "none"]},
+            "What `pulumi up` waits for: every replica ready, the spec applied, or nothing.",
+            default="ready",
+        ),
+        "timeoutSeconds": FieldRule(
+            Policy.LOCAL_ONLY,
+            Risk.SAFE,
+            {"type": "integer", "minimum": 1, "maximum": 86400},
+            "How long `pulumi up` waits before failing.",
+            default=900,
+        ),
+    },
+    outputs={
+        "deploymentId": "the Paperspace deployment id (also the resource id)",
+        "endpoint": "the URL the deployment serves",
+        "specId": "id of the spec version now live",
+        "readyReplicas": "replicas ready at the last observation",
+        "status": "pending, applied, ready, disabled or failed",
+    },
+)
+
+_LOCAL_ONLY = TABLE.by_policy(Policy.LOCAL_ONLY)
+
+
+def build_config(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The v1 deployment config (apiVersion v1) for the inputs."""
+    resources: dict[str, Any] = {
+        "machineType": inputs["machineType"],
+        "ports": list(inputs["ports"]),
+        "replicas": inputs["replicas"],
+    }
+    if inputs.get("autoscaling"):
+        resources["autoscaling"] = inputs["autoscaling"]
+    config: dict[str, Any] = {
+        "apiVersion": "v1",
+        "name": inputs["name"],
+        "image": inputs["image"],
+        "enabled": inputs["enabled"],
+        "resources": resources,
+    }
+    if inputs.get("command"):
+        config["command"] = list(inputs["command"])
+    if inputs.get("env"):
+        config["env"] = [{"name": name, "value": value} for name, value in sorted(inputs["env"].items())]
+    for key in ("containerRegistry", "region", "healthChecks"):
+        if inputs.get(key):
+            config[key] = inputs[key]
+    if inputs.get("modelId"):
+        config["integrations"] = [{"type": "model", "id": inputs["modelId"], "name": "model", "path": MODEL_MOUNT_PATH}]
+    return config
+
+
+def inputs_from_config(project_id: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The inputs that would produce a live config (the inverse of ``build_config``)."""
+    resources = config.get("resources") or {}
+    inputs: dict[str, Any] = {
+        "projectId": project_id,
+        "name": config.get("name"),
+        "image": config.get("image"),
+        "enabled": config.get("enabled", True),
+        "machineType": resources.get("machineType"),
+        "ports": resources.get("ports", [80]),
+        "replicas": resources.get("replicas", 1),
+    }
+    optional = {
+        "command": config.get("command"),
+        "env": {item["name"]: item["value"] for item in config.get("env") or []},
+        "autoscaling": resources.get("autoscaling"),
+        "containerRegistry": config.get("containerRegistry"),
+        "region": config.get("region"),
+        "healthChecks": config.get("healthChecks") or config.get("healthchecks"),
+        "modelId": next((i.get("id") for i in config.get("integrations") or [] if i.get("type") == "model"), None),
+    }
+    inputs.update({key: value for key, value in optional.items() if value})
+    return inputs
+
+
+def observe(deployment: Deployment, runs: list[DeploymentRun]) -> tuple[str, int, str]:
+    """(status, ready replicas, a sentence for logs and errors) from a deployment and its runs."""
+    spec = deployment.latest_spec
+    if spec is None:
+        return "pending", 0, "no spec yet"
+    if spec.error and not spec.external_applied:
+        return "failed", 0, f"the spec was rejected: {spec.error}"
+    if not spec.external_applied:
+        return "pending", 0, "waiting for the spec to be applied"
+    resources = spec.data.get("resources") or {}
+    wanted = int(resources.get("replicas", 1)) if spec.data.get("enabled", True) else 0
+    if wanted == 0:
+        return "disabled", 0, "scaled to zero"
+    run = runs[0] if runs else None
+    ready = run.ready_replicas if run else 0
+    failing = [i for i in run.instances if i.failed] if run else []
+    if failing:
+        detail = "; ".join(f"instance {i.id} {i.state}: {i.message or 'no message'}" for i in failing)
+        return "failed", ready, detail
+    if spec.dt_healthy:
+        return "ready", ready, f"{ready}/{wanted} replicas ready"
+    return "applied", ready, f"{ready}/{wanted} replicas ready"
+
+
+class DeploymentLifecycle(Lifecycle):
+    table = TABLE
+
+    def create(self, inputs: dict[str, Any]) -> Created:
+        existed = self.api.find_deployment(inputs["projectId"], inputs["name"]) is not None
+        deployment_id = self.api.upsert_deployment(inputs["projectId"], build_config(inputs))
+        try:
+            return Created(deployment_id, self._settle(deployment_id, inputs))
+        except Exception as error:
+            if existed:
+                raise
+            # Pulumi records nothing for a failed create: remove what this create made, so nothing is orphaned.
+            with contextlib.suppress(NotFoundError):
+                self.api.delete_deployment(deployment_id)
+            raise OperationFailedError(f"{error}\nThe new deployment {deployment_id} was deleted again.") from error
+
+    def update(self, ident: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        if not self.diff(olds, news).touches_api:
+            return {**olds, **news}
+        self.api.upsert_deployment(news["projectId"], build_config(news), deployment_id=ident)
+        return self._settle(ident, news)
+
+    def read(self, ident: str, state: dict[str, Any]) -> Observed | None:
+        try:
+            deployment = self.api.get_deployment(ident)
+            runs = self.api.deployment_runs(ident)
+        except NotFoundError:
+            return None
+        config = deployment.latest_spec.data if deployment.latest_spec else {}
+        inputs = self.table.with_defaults(
+            {**inputs_from_config(deployment.project_id, config), **{k: state[k] for k in _LOCAL_ONLY if k in state}}
+        )
+        return Observed(ident, self._outputs(inputs, deployment, runs), inputs)
+
+    def delete(self, ident: str, state: dict[str, Any]) -> None:
+        with contextlib.suppress(NotFoundError):
+            self.api.delete_deployment(ident)
+
+    def _settle(self, deployment_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Wait as the inputs ask, failing fast on errored instances; return every output."""
+        what = f"deployment {inputs['name']!r} ({deployment_id})"
+        wait: str = inputs["wait"]
+        latest: tuple[Deployment, list[DeploymentRun]] | None = None
+
+        def probe() -> tuple[bool, str]:
+            nonlocal latest
+            latest = (self.api.get_deployment(deployment_id), self.api.deployment_runs(deployment_id))
+            status, _, detail = observe(*latest)
+            if status == "failed" and wait != "none":  # fail fast: errored instances do not recover by waiting
+                raise OperationFailedError(f"{what} failed: {detail}")
+            if wait == "ready":
+                return status in ("ready", "disabled"), f"{status}: {detail}"
+            if wait == "applied":
+                return status != "pending", f"{status}: {detail}"
+            return True, f"{status}: {detail}"
+
+        self.wait_until(what, probe, inputs["timeoutSeconds"])
+        assert latest is not None
+        return self._outputs(inputs, *latest)
+
+    @staticmethod
+    def _outputs(inputs: dict[str, Any], deployment: Deployment, runs: list[DeploymentRun]) -> dict[str, Any]:
+        status, ready, _ = observe(deployment, runs)
+        return {
+            **inputs,
+            "deploymentId": deployment.id,
+            "endpoint": deployment.endpoint,
+            "specId": deployment.latest_spec.id if deployment.latest_spec else None,
+            "readyReplicas": ready,
+            "status": status,
+        }

@@ -1,0 +1,110 @@
+"""Field-policy tables: for every input of a resource kind, what a change to it does.
+
+Each kind has exactly one table. The provider's diff, the check's validation and defaults, the stack schema,
+the README's field reference and the review plan all read it; nothing restates it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+# The engine's marker for a value that is not known yet (during preview). It reaches check and diff.
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+class Policy(StrEnum):
+    IN_PLACE = "in-place"  # the live object is updated where it is
+    REPLACE = "replace"  # a new object is created, then the old one deleted
+    NEW_RUN = "new-run"  # a new training run starts on the same workflow (history kept)
+    LOCAL_ONLY = "local-only"  # changes how the provider behaves; no API call
+
+
+class Risk(StrEnum):
+    SAFE = "safe"
+    RESTART = "restart"
+    DOWNTIME = "downtime"
+    RETRAIN = "re-train"
+    DESTROY = "destroy"
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    policy: Policy
+    risk: Risk
+    schema: dict[str, Any]  # JSON Schema of the value
+    description: str
+    default: Any = None  # filled in by check when the field is absent
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class FieldTable:
+    kind: str
+    fields: Mapping[str, FieldRule]
+    outputs: Mapping[str, str] = field(default_factory=dict)  # computed output -> description
+
+    def schema(self) -> dict[str, Any]:
+        """JSON Schema of the provider inputs (camelCase keys), derived from the rules."""
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [name for name, rule in self.fields.items() if rule.required],
+            "properties": {
+                name: {**rule.schema, "description": rule.description} for name, rule in self.fields.items()
+            },
+        }
+
+    def validator(self) -> Draft202012Validator:
+        return Draft202012Validator(self.schema())
+
+    def with_defaults(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        filled = dict(inputs)
+        for name, rule in self.fields.items():
+            if filled.get(name) is None and rule.default is not None:
+                filled[name] = rule.default
+        return filled
+
+    def by_policy(self, policy: Policy) -> list[str]:
+        return [name for name, rule in self.fields.items() if rule.policy is policy]
+
+
+@dataclass(frozen=True)
+class InputDiff:
+    changed: tuple[str, ...]
+    replaces: tuple[str, ...]
+    table: FieldTable
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changed)
+
+    @property
+    def starts_run(self) -> bool:
+        return any(self.table.fields[name].policy is Policy.NEW_RUN for name in self.changed)
+
+    @property
+    def touches_api(self) -> bool:
+        return any(self.table.fields[name].policy is not Policy.LOCAL_ONLY for name in self.changed)
+
+
+def contains_unknown(value: Any) -> bool:
+    if value == UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(contains_unknown(v) for v in value.values())
+    if isinstance(value, list):
+        return any(contains_unknown(v) for v in value)
+    return False
+
+
+def diff_inputs(table: FieldTable, olds: Mapping[str, Any], news: Mapping[str, Any]) -> InputDiff:
+    """Which declared fields differ (defaults applied on both sides; an unknown value counts as changed)."""
+    old, new = table.with_defaults(olds), table.with_defaults(news)
+    changed = tuple(name for name in table.fields if contains_unknown(new.get(name)) or old.get(name) != new.get(name))
+    replaces = tuple(name for name in changed if table.fields[name].policy is Policy.REPLACE)
+    return InputDiff(changed, replaces, table)
