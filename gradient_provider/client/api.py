@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from .errors import ConflictError, NotFoundError
@@ -119,10 +120,9 @@ class PaperspaceApi:
         )
 
     def cancel_run(self, workflow_id: str, seq: int) -> None:
-        try:
+        # A 409 means it finished meanwhile: nothing is left to cancel.
+        with contextlib.suppress(ConflictError):
             self.client.request("POST", f"/workflows/{workflow_id}/runs/{seq}/cancel", idempotent=True)
-        except ConflictError:
-            pass  # it finished meanwhile: nothing left to cancel
 
     # -- models ------------------------------------------------------------------------------------------
 
