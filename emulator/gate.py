@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import re
 from typing import Any
 
 from starlette.routing import Match, Router
@@ -20,6 +21,7 @@ from .settings import Settings
 
 UNROUTED = "(unmatched)"
 PUBLIC_ROUTES = frozenset({"/v1/health"})
+_CONVERTER = re.compile(r":[a-z]+}")
 
 
 class Gate:
@@ -109,10 +111,15 @@ class Gate:
         for route in self.router.routes:
             match, _ = route.matches(scope)
             if match is Match.FULL:
-                return str(getattr(route, "path", UNROUTED))
+                return _template(route)
             if match is Match.PARTIAL and partial is None:
-                partial = str(getattr(route, "path", UNROUTED))
+                partial = _template(route)
         return partial or UNROUTED
+
+
+def _template(route: object) -> str:
+    # "/v1/workflows/{id}/runs/{seq:int}" -> "/v1/workflows/{id}/runs/{seq}": converters are Starlette's detail.
+    return _CONVERTER.sub("}", str(getattr(route, "path", UNROUTED)))
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -28,9 +28,11 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 
 from .client import ClientSettings, GradientApiError, GradientClient, MissingApiKeyError, PaperspaceApi
 from .lifecycles.base import Lifecycle, OperationFailedError
+from .lifecycles.policy import UNKNOWN
 
 T = TypeVar("T")
 _EXPECTED_FAILURES = (GradientApiError, OperationFailedError, MissingApiKeyError)
@@ -41,7 +43,19 @@ class GradientProviderError(Exception):
 
 
 def _declared(props: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in props.items() if not key.startswith("__")}
+    return {key: _known_or_marker(value) for key, value in props.items() if not key.startswith("__")}
+
+
+def _known_or_marker(value: Any) -> Any:
+    """Pulumi's ``Unknown`` objects (preview) become the engine's unknown-string marker, which the lifecycles
+    understand without importing Pulumi and which the engine reads back as unknown."""
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {key: _known_or_marker(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_known_or_marker(item) for item in value]
+    return value
 
 
 def _log_to_stderr() -> None:
@@ -89,7 +103,7 @@ class LifecycleProvider(ResourceProvider):
             raise GradientProviderError(f"{operation} {where}: {error}") from None
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs, problems = self.lifecycle.check(news)
+        inputs, problems = self.lifecycle.check(_declared(news))
         return CheckResult(inputs, [CheckFailure(problem.field, problem.reason) for problem in problems])
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
