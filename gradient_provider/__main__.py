@@ -1,0 +1,66 @@
+"""``python -m gradient_provider``: check stack files without Pulumi, credentials or network.
+
+validate [FILE ...]   every stacks/*.yaml by default; exit 0 when all are valid, 1 otherwise, with one
+                      ``FILE:LINE: path: message`` line per problem
+schema [--write]      print schemas/stack.schema.json as derived from the field-policy tables, or rewrite it
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .stack import load_stack
+from .stack_schema import render
+from .yaml_source import SourceError
+
+SCHEMA_FILE = Path("schemas/stack.schema.json")
+
+
+def validate(files: list[str]) -> int:
+    paths = [Path(f) for f in files] or sorted(Path("stacks").glob("*.yaml"))
+    if not paths:
+        print("no stack files: give FILE arguments or run where stacks/*.yaml exist", file=sys.stderr)
+        return 1
+    failed = False
+    for path in paths:
+        try:
+            stack = load_stack(path)
+        except SourceError as error:
+            failed = True
+            for problem in error.problems:
+                print(problem)
+            continue
+        counts = ", ".join(f"{len(stack.section(s))} {s}" for s in ("projects", "experiments", "deployments"))
+        print(f"{path}: ok ({counts})", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def schema(write: bool) -> int:
+    if write:
+        SCHEMA_FILE.parent.mkdir(parents=True, exist_ok=True)
+        SCHEMA_FILE.write_text(render())
+        print(f"wrote {SCHEMA_FILE}", file=sys.stderr)
+    else:
+        sys.stdout.write(render())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m gradient_provider", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    validate_parser = commands.add_parser("validate", help="validate stack files")
+    validate_parser.add_argument("files", nargs="*", metavar="FILE")
+    schema_parser = commands.add_parser("schema", help="print or write the stack file JSON Schema")
+    schema_parser.add_argument("--write", action="store_true", help=f"write {SCHEMA_FILE}")
+    args = parser.parse_args(argv)
+    if args.command == "validate":
+        return validate(args.files)
+    return schema(args.write)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
