@@ -108,7 +108,7 @@ def _declare(located: Located, section: str) -> dict[str, Declaration]:
             key,
             inputs,
             project=entry.get("project"),
-            model=entry.get("model"),
+            model=entry.get("model") if "model" in references else None,
             line=located.line_of((section, key), key=True),
         )
     return declared
@@ -186,17 +186,17 @@ def _schema_problem(located: Located, error: ValidationError) -> list[Problem]:
         problems = []
         for unknown in sorted(set(error.instance) - set(allowed)):
             close = difflib.get_close_matches(unknown, allowed, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            suggestion = f"did you mean {close[0]!r}? " if close else ""
             problems.append(
                 Problem(
                     file,
                     located.line_of((*path, unknown), key=True),
                     dotted((*path, unknown)),
-                    f"unknown field; {hint}expected one of: {', '.join(allowed)}",
+                    f"unknown field; {suggestion}expected one of: {', '.join(allowed)}",
                 )
             )
         return problems
-    if error.validator == "propertyNames":
+    if "propertyNames" in error.absolute_schema_path:
         name = str(error.instance)
         return [
             Problem(
@@ -206,9 +206,13 @@ def _schema_problem(located: Located, error: ValidationError) -> list[Problem]:
                 "a key must start with a letter and hold only letters, digits, '_' and '-'",
             )
         ]
-    line = located.line_of(path)
-    if "x-expected" in schema:
-        return [Problem(file, line, dotted(path), f"expected {schema['x-expected']}, got {_show(error.instance)}")]
+    composite = isinstance(error.instance, (dict, list))
+    line = located.line_of(path, key=composite)
+    rule = error.validator_value if isinstance(error.validator_value, dict) else {}
+    hint: str | None = schema.get("x-expected") or rule.get("x-expected")
+    if hint:
+        got = "" if composite else f", got {_show(error.instance)}"
+        return [Problem(file, line, dotted(path), f"expected {hint}{got}")]
     if error.validator == "type":
         return [
             Problem(file, line, dotted(path), f"expected {_types(error.validator_value)}, got {_show(error.instance)}")

@@ -19,28 +19,40 @@ _PROBE = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "path": {"type": "string", "pattern": "^/"},
-        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-        "host": {"type": "string"},
+        "path": {"type": "string", "pattern": "^/", "description": "HTTP path to probe."},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535, "description": "Port to probe."},
+        "host": {"type": "string", "description": "Host header to send."},
         "headers": {
             "type": "array",
+            "description": "Extra HTTP headers to send.",
             "items": {
                 "type": "object",
                 "required": ["name", "value"],
                 "additionalProperties": False,
-                "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
+                "properties": {
+                    "name": {"type": "string", "description": "Header name."},
+                    "value": {"type": "string", "description": "Header value."},
+                },
             },
         },
         "exec": {
             "type": "object",
             "required": ["command"],
             "additionalProperties": False,
-            "properties": {"command": {"type": "array", "minItems": 1, "items": {"type": "string"}}},
+            "description": "Run a command in the container instead of an HTTP request.",
+            "properties": {
+                "command": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "string"},
+                    "description": "Command and arguments; exit code 0 means healthy.",
+                }
+            },
         },
-        "initialDelaySeconds": {"type": "integer", "minimum": 0},
-        "periodSeconds": {"type": "integer", "minimum": 1},
-        "timeoutSeconds": {"type": "integer", "minimum": 1},
-        "failureThreshold": {"type": "integer", "minimum": 1},
+        "initialDelaySeconds": {"type": "integer", "minimum": 0, "description": "Seconds before the first probe."},
+        "periodSeconds": {"type": "integer", "minimum": 1, "description": "Seconds between probes."},
+        "timeoutSeconds": {"type": "integer", "minimum": 1, "description": "Seconds before a probe times out."},
+        "failureThreshold": {"type": "integer", "minimum": 1, "description": "Failures in a row that count."},
     },
     "oneOf": [{"required": ["path"]}, {"required": ["exec"]}],
 }
@@ -101,19 +113,27 @@ TABLE = FieldTable(
                 "required": ["maxReplicas", "metrics"],
                 "additionalProperties": False,
                 "properties": {
-                    "enabled": {"type": "boolean"},
-                    "maxReplicas": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "enabled": {"type": "boolean", "description": "false keeps the settings but stops scaling."},
+                    "maxReplicas": {"type": "integer", "minimum": 1, "maximum": 100, "description": "Upper bound."},
                     "metrics": {
                         "type": "array",
                         "minItems": 1,
+                        "description": "Targets to scale on; replicas are added when any is exceeded.",
                         "items": {
                             "type": "object",
                             "required": ["metric", "summary", "value"],
                             "additionalProperties": False,
                             "properties": {
-                                "metric": {"enum": ["cpu", "memory", "requestDuration"]},
-                                "summary": {"enum": ["average"]},
-                                "value": {"type": "number", "exclusiveMinimum": 0},
+                                "metric": {
+                                    "enum": ["cpu", "memory", "requestDuration"],
+                                    "description": "What to measure.",
+                                },
+                                "summary": {"enum": ["average"], "description": "How to summarise it."},
+                                "value": {
+                                    "type": "number",
+                                    "exclusiveMinimum": 0,
+                                    "description": "Target: percent for cpu and memory, seconds for requestDuration.",
+                                },
                             },
                         },
                     },
@@ -127,7 +147,11 @@ TABLE = FieldTable(
             {
                 "type": "object",
                 "additionalProperties": False,
-                "properties": {"liveness": _PROBE, "readiness": _PROBE, "startup": _PROBE},
+                "properties": {
+                    "liveness": {**_PROBE, "description": "Restart a replica that fails it."},
+                    "readiness": {**_PROBE, "description": "Send traffic only to replicas that pass it."},
+                    "startup": {**_PROBE, "description": "Hold the other probes until it passes once."},
+                },
             },
             "Liveness, readiness and startup probes (HTTP `path` or `exec` command).",
         ),

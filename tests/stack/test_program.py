@@ -1,0 +1,101 @@
+"""The real Pulumi program (__main__.py) under pulumi's runtime mocks, for each example stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from tests.support.emulator import REPO_ROOT
+from tests.support.program import Monitor, run_program
+
+DEV_SECRETS = {"hfToken": "hf_dev_token_123"}
+PROD_SECRETS = {"sentryDsn": "https://key@sentry.invalid/1"}
+
+
+def _urn(monitor: Monitor, kind: str, name: str) -> str:
+    return monitor.by_name(kind, name).urn
+
+
+def test_dev_declares_exactly_its_resources_with_their_inputs_and_dependencies() -> None:
+    monitor = run_program("dev", secret_config=DEV_SECRETS)
+    assert sorted((r.kind, r.name) for r in monitor.registrations) == [
+        ("Deployment", "api"),
+        ("Experiment", "train"),
+        ("Project", "research"),
+    ]
+    assert all(r.type.startswith("pulumi-python:dynamic/gradient:") for r in monitor.registrations)
+    assert monitor.by_name("Project", "research").inputs == {"name": "Research (dev)"}
+    train = monitor.by_name("Experiment", "train")
+    assert train.inputs == {
+        "projectId": "research-id",
+        "name": "train",
+        "image": "pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime",
+        "command": "python train.py --epochs 1 --out /outputs/model",
+        "machineType": "A4000",
+        "env": {"EPOCHS": "1"},
+        "workspace": {"url": "https://github.com/acme/resnet-training.git", "ref": "main"},
+        "model": {"name": "resnet50-dev", "path": "/outputs/model"},
+        "timeoutSeconds": 600,
+    }
+    assert train.dependencies == [_urn(monitor, "Project", "research")]
+    api = monitor.by_name("Deployment", "api")
+    assert api.inputs["projectId"] == "research-id" and api.inputs["modelId"] == "train-model"
+    assert api.inputs["env"] == {"LOG_LEVEL": "debug", "HF_TOKEN": "hf_dev_token_123"}
+    assert api.inputs["command"] == ["uvicorn", "app:app", "--host", "0.0.0.0", "--port", "8000"]
+    assert api.dependencies == sorted([_urn(monitor, "Project", "research"), _urn(monitor, "Experiment", "train")])
+
+
+def test_secret_config_stays_secret_and_other_values_do_not() -> None:
+    monitor = run_program("dev", secret_config=DEV_SECRETS)
+    api = monitor.by_name("Deployment", "api")
+    assert api.is_secret("env", "HF_TOKEN")
+    assert not api.is_secret("env", "LOG_LEVEL")
+    for registration in monitor.registrations:
+        if registration.name != "api":
+            assert "hf_dev_token_123" not in str(registration.inputs)
+
+
+def test_prod_declares_both_projects_and_both_deployments() -> None:
+    monitor = run_program("prod", secret_config=PROD_SECRETS)
+    assert sorted((r.kind, r.name) for r in monitor.registrations) == [
+        ("Deployment", "api"),
+        ("Deployment", "batch"),
+        ("Experiment", "train"),
+        ("Project", "research"),
+        ("Project", "serving"),
+    ]
+    api = monitor.by_name("Deployment", "api")
+    assert api.inputs["name"] == "resnet50-api" and api.inputs["projectId"] == "serving-id"
+    assert api.inputs["env"]["HF_TOKEN"] == "secret:HF_TOKEN"  # a Paperspace secret reference, not a value
+    assert api.is_secret("env", "SENTRY_DSN") and not api.is_secret("env", "HF_TOKEN")
+    assert api.inputs["autoscaling"]["maxReplicas"] == 6
+    batch = monitor.by_name("Deployment", "batch")
+    assert batch.inputs["enabled"] is False and "modelId" not in batch.inputs
+    assert batch.dependencies == [_urn(monitor, "Project", "serving")]
+
+
+def _broken_root(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "dev.yaml").write_text(text)
+    (tmp_path / "__main__.py").write_text((REPO_ROOT / "__main__.py").read_text())
+    return tmp_path
+
+
+def test_an_invalid_stack_file_declares_nothing(tmp_path: Path) -> None:
+    root = _broken_root(tmp_path, "projects:\n  research: {}\ndeployments:\n  api: {project: research, replicas: x}\n")
+    with pytest.raises(pulumi.RunError) as failure:
+        run_program("dev", root=root)
+    message = str(failure.value)
+    assert "dev.yaml:4: deployments.api.image: is required" in message
+    assert 'dev.yaml:4: deployments.api.replicas: expected an integer, got a string "x"' in message
+
+
+def test_missing_secret_config_declares_nothing() -> None:
+    registered: list[str] = []
+    with pytest.raises(pulumi.RunError) as failure:
+        monitor = run_program("dev")
+        registered = [r.name for r in monitor.registrations]
+    assert "pulumi config set --secret hfToken <value>" in str(failure.value)
+    assert registered == []
