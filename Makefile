@@ -1,20 +1,29 @@
-# The two Quickstart commands and their helpers. Every target installs what is missing first.
-.PHONY: test lint emulator bootstrap
+# The two Quickstart commands (`make up`, `make test`) and their helpers. Every target installs what is
+# missing first (scripts/bootstrap: a pinned uv in .tools/, the locked environment in .venv/).
+.PHONY: up test lint validate emulator bootstrap
+
+## Start the embedded Paperspace API emulator and reconcile the dev stack with `pulumi up` (local backend).
+up:
+	@scripts/up
+
+## The whole test suite: lint, types, stack validation, then every test (emulator processes, the real
+## pulumi.dynamic server, the program under mocks). CI runs this (.ci/run).
+test: bootstrap lint validate
+	.venv/bin/python -m pytest
 
 bootstrap:
 	@scripts/bootstrap
-
-## Run the whole test suite: lint, types, then every test (against emulator processes and the real
-## pulumi.dynamic server). This is what CI runs (.ci/run).
-test: bootstrap lint
-	.venv/bin/python -m pytest
 
 lint: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
-## Start the Paperspace API emulator on a fixed port with state in .emulator/state.sqlite.
+## Validate the repository's stack files (also fit for pre-commit).
+validate: bootstrap
+	.venv/bin/python -m gradient_provider validate
+
+## Only the emulator, on a fixed port with state in .emulator/state.sqlite (for curl, see docs/emulator.md).
 emulator: bootstrap
 	@mkdir -p .emulator
 	.venv/bin/python -m emulator --port $${PORT:-8787} --state .emulator/state.sqlite --log-level info

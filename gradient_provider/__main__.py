@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .reference import refresh
 from .stack import load_stack
 from .stack_schema import render
 from .yaml_source import SourceError
@@ -47,6 +48,27 @@ def schema(write: bool) -> int:
     return 0
 
 
+def secrets(file: str) -> int:
+    try:
+        stack = load_stack(Path(file))
+    except SourceError as error:
+        print(error, file=sys.stderr)
+        return 1
+    for key in stack.secret_keys:
+        print(key)
+    return 0
+
+
+def reference(write: bool) -> int:
+    readme = Path("README.md")
+    if refresh(readme, write) or write:
+        return 0
+    print(
+        f"{readme}: the field reference is stale; run: python -m gradient_provider reference --write", file=sys.stderr
+    )
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gradient_provider", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -56,9 +78,17 @@ def main(argv: list[str] | None = None) -> int:
     validate_parser.add_argument("files", nargs="*", metavar="FILE")
     schema_parser = commands.add_parser("schema", help="print or write the stack file JSON Schema")
     schema_parser.add_argument("--write", action="store_true", help=f"write {SCHEMA_FILE}")
+    secrets_parser = commands.add_parser("secrets", help="list the secret config keys a stack file reads")
+    secrets_parser.add_argument("file", metavar="FILE")
+    reference_parser = commands.add_parser("reference", help="check or rewrite the README's field reference")
+    reference_parser.add_argument("--write", action="store_true", help="rewrite README.md")
     args = parser.parse_args(argv)
+    if args.command == "reference":
+        return reference(args.write)
     if args.command == "validate":
         return validate(args.files)
+    if args.command == "secrets":
+        return secrets(args.file)
     return schema(args.write)
 
 

@@ -50,6 +50,8 @@ STACK_ONLY_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
 }
+# stack reference field -> the provider input it resolves to
+PROVIDER_FIELD = {"project": "projectId", "model": "modelId"}
 # section -> stack field -> the section whose keys it names
 REFERENCES: dict[str, dict[str, str]] = {
     "experiments": {"project": "projects"},

@@ -249,3 +249,23 @@ def test_the_committed_schema_is_the_one_the_tables_give_and_is_complete() -> No
                 walk(child, f"{path}[{index}]")
 
     walk(schema, "$")
+
+
+def test_the_readme_field_reference_is_rendered_from_the_tables() -> None:
+    from gradient_provider.reference import refresh
+
+    assert refresh(REPO_ROOT / "README.md", write=False), "run: python -m gradient_provider reference --write"
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert "| `replicas` | integer | `1` | in-place | safe |" in readme
+    assert "| `command` (required) | string |  | new-run | re-train |" in readme
+
+
+def test_secrets_cli_lists_the_secret_config_keys_a_stack_reads() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gradient_provider", "secrets", "stacks/prod.yaml"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and result.stdout.split() == ["sentryDsn"]
