@@ -107,13 +107,13 @@ def _working_directory(path: Path) -> Iterator[None]:
 
 def run_program(
     stack: str,
-    mocks: pulumi_mocks.Mocks | None = None,
+    monitor: pulumi_mocks.MockMonitor | None = None,
     *,
     config: Mapping[str, str] | None = None,
     secret_config: Mapping[str, str] | None = None,
     preview: bool = False,
     root: Path = REPO_ROOT,
-) -> Monitor:
+) -> Any:
     """Run ``root/__main__.py`` for ``stack``; raise what the program raised, after recording what it declared.
 
     Config keys without a namespace are put in the project's namespace, as ``pulumi config set`` does.
@@ -124,8 +124,12 @@ def run_program(
 
     all_config = {namespaced(k): v for k, v in {**(config or {}), **(secret_config or {})}.items()}
     pulumi.runtime.set_all_config(all_config, [namespaced(k) for k in secret_config or {}])
-    asyncio.set_event_loop(asyncio.new_event_loop())  # a fresh loop per run: outputs are bound to theirs
-    monitor = Monitor(mocks or EchoMocks())
+    loop = asyncio.new_event_loop()  # a fresh loop per run: outputs are bound to theirs
+    # When a resource fails, outputs that depended on it hold the same error; the program's failure is raised
+    # below, so asyncio's "exception was never retrieved" reports would only repeat it.
+    loop.set_exception_handler(lambda _loop, _context: None)
+    asyncio.set_event_loop(loop)
+    monitor = monitor or Monitor(EchoMocks())
     pulumi_mocks.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()

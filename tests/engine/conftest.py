@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.emulator import DEV_KEY, REPO_ROOT, EmulatorProcess
+
+from .harness import Engine
+
+BASE_STACK = """\
+projects:
+  research: {name: Research}
+  other: {name: Other}
+experiments:
+  train:
+    project: research
+    image: pytorch/pytorch:2.3.0
+    command: python train.py
+    machineType: A4000
+    env: {EMULATOR_RUN_SECONDS: "1"}
+    model: {name: resnet50}
+deployments:
+  api:
+    project: research
+    image: paperspace/fastapi-deployment:latest
+    machineType: C4
+    ports: [8000]
+    replicas: 2
+    model: train
+    env: {MODE: prod, HF_TOKEN: {secret: hfToken}}
+"""
+HF_TOKEN = "hf_engine_secret_value_42"
+
+
+class Project:
+    """A Pulumi project directory: the real __main__.py and a stack file the test edits between runs."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "stacks").mkdir(parents=True)
+        shutil.copy(REPO_ROOT / "__main__.py", root / "__main__.py")
+        self.write(BASE_STACK)
+
+    def write(self, text: str) -> None:
+        (self.root / "stacks" / "dev.yaml").write_text(text)
+
+    def edit(self, old: str, new: str) -> None:
+        path = self.root / "stacks" / "dev.yaml"
+        text = path.read_text()
+        assert old in text, old
+        path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path / "project")
+
+
+@pytest.fixture
+def engine(project: Project, emulator: EmulatorProcess, tmp_path: Path) -> Engine:
+    emulator.reset()
+    return Engine(
+        project.root,
+        "dev",
+        tmp_path / "checkpoint.json",
+        config={"gradient:apiUrl": emulator.api_url, "gradient:pollIntervalSeconds": "0.02"},
+        secret_config={"gradient:apiKey": DEV_KEY, "hfToken": HF_TOKEN},
+    )
+
+
+@pytest.fixture
+def api(emulator: EmulatorProcess) -> httpx.Client:
+    return emulator.client()
