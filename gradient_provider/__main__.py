@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 
 from .reference import refresh
-from .stack import load_stack
+from .review.gitsource import GitError, files_at, read_at
+from .review.plan import StackPlan, plan_stack
+from .review.render import to_json, to_markdown
+from .stack import StackFile, load_stack, parse_stack
 from .stack_schema import render
 from .yaml_source import SourceError
 
@@ -69,6 +72,32 @@ def reference(write: bool) -> int:
     return 1
 
 
+def plan(files: list[str], stack: str | None, base: str, output: str) -> int:
+    paths = [Path(f) for f in files] + ([Path("stacks") / f"{stack}.yaml"] if stack else [])
+    try:
+        if not paths:
+            names = {p.name for p in Path("stacks").glob("*.yaml")} | set(files_at(base, Path("stacks")))
+            paths = [Path("stacks") / name for name in sorted(names)]
+        plans = [_plan_one(path, base) for path in paths]
+    except SourceError as error:
+        for problem in error.problems:
+            print(problem)
+        return 1
+    except GitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    code = max((p.exit_code for p in plans), default=0)
+    sys.stdout.write(to_json(plans, code) if output == "json" else to_markdown(plans))
+    return code
+
+
+def _plan_one(path: Path, base: str) -> StackPlan:
+    old_text = read_at(base, path)
+    old = parse_stack(f"{path}@{base}", old_text) if old_text is not None else StackFile(f"{path}@{base}")
+    new = load_stack(path) if path.exists() else StackFile(str(path))
+    return plan_stack(str(path), base, old, new)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m gradient_provider", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -82,7 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     secrets_parser.add_argument("file", metavar="FILE")
     reference_parser = commands.add_parser("reference", help="check or rewrite the README's field reference")
     reference_parser.add_argument("--write", action="store_true", help="rewrite README.md")
+    plan_parser = commands.add_parser("plan", help="review what a stack-file change will do")
+    plan_parser.add_argument("files", nargs="*", metavar="FILE")
+    plan_parser.add_argument("--stack", metavar="NAME", help="plan stacks/NAME.yaml")
+    plan_parser.add_argument("--base", default="HEAD", metavar="REF", help="git revision to compare with")
+    plan_parser.add_argument("--format", dest="output", choices=["markdown", "json"], default="markdown")
     args = parser.parse_args(argv)
+    if args.command == "plan":
+        return plan(args.files, args.stack, args.base, args.output)
     if args.command == "reference":
         return reference(args.write)
     if args.command == "validate":

@@ -1,0 +1,328 @@
+"""Compare two versions of a stack file: per resource, the action, the risk, every changed field and the cost.
+
+The action and risk of each change come from the lifecycles' field-policy tables; nothing here restates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..lifecycles.policy import FieldRule, Policy, Risk
+from ..stack import Declaration, SecretRef, StackFile
+from ..stack_schema import PROVIDER_FIELD, SECTIONS
+from .credentials import looks_like_credential
+from .prices import HOURS_PER_MONTH, price_list
+
+# Higher is riskier; "none" is an unchanged resource.
+RISK_ORDER = {"none": 0, Risk.SAFE: 1, Risk.RESTART: 2, Risk.RETRAIN: 3, Risk.DOWNTIME: 4, Risk.DESTROY: 5}
+KIND = {"projects": "project", "experiments": "experiment", "deployments": "deployment"}
+REDACTED = "(redacted: looks like a credential)"
+
+
+@dataclass(frozen=True)
+class Change:
+    path: str  # "replicas", "env.HF_TOKEN", "autoscaling.metrics[0].value"
+    old: Any
+    new: Any
+    policy: Policy
+    risk: Risk
+    note: str | None = None
+
+
+@dataclass
+class Cost:
+    hourly_before: float | None = 0.0
+    hourly_after: float | None = 0.0
+    retrain: float | None = None  # upper-bound estimate of a training run this change starts
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def hourly_delta(self) -> float | None:
+        if self.hourly_before is None or self.hourly_after is None:
+            return None
+        return self.hourly_after - self.hourly_before
+
+
+@dataclass
+class ResourcePlan:
+    section: str
+    key: str
+    action: str  # create, update, new-run, replace, delete, unchanged
+    risk: str  # a Risk value, or "none"
+    changes: list[Change] = field(default_factory=list)
+    cost: Cost = field(default_factory=Cost)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return KIND[self.section]
+
+
+@dataclass
+class StackPlan:
+    file: str
+    base: str
+    resources: list[ResourcePlan]
+    warnings: list[str]
+
+    @property
+    def changed(self) -> list[ResourcePlan]:
+        return [r for r in self.resources if r.action != "unchanged"]
+
+    @property
+    def risk(self) -> str:
+        return max((r.risk for r in self.resources), key=lambda risk: RISK_ORDER[risk], default="none")
+
+    @property
+    def exit_code(self) -> int:
+        """0: no change; 2: only safe changes; 3: anything riskier."""
+        if not self.changed:
+            return 0
+        return 2 if RISK_ORDER[self.risk] <= RISK_ORDER[Risk.SAFE] else 3
+
+    def total(self, attribute: str) -> float | None:
+        values = [getattr(r.cost, attribute) for r in self.resources]
+        if attribute == "retrain":
+            values = [v for v in values if v is not None] or [0.0]
+        return None if any(v is None for v in values) else sum(values)
+
+
+# -- building the plan ---------------------------------------------------------------------------------------
+
+
+def plan_stack(file: str, base: str, old: StackFile, new: StackFile) -> StackPlan:
+    resources: list[ResourcePlan] = []
+    warnings = _credential_warnings(new)
+    for section in SECTIONS:
+        before, after = old.section(section), new.section(section)
+        rekeyed = _rekeyed(section, before, after)
+        for key in sorted(set(before) | set(after)):
+            if key in after and key not in before:
+                resource = _created(section, key, after[key])
+                if key in rekeyed.values():
+                    old_key = next(k for k, v in rekeyed.items() if v == key)
+                    resource.notes.append(
+                        f"re-keyed from `{old_key}`: Pulumi creates `{key}` and deletes `{old_key}`; with the same "
+                        "name in the same project the new resource takes over the same Paperspace object, and the "
+                        f"delete of `{old_key}` then removes it. Keep the key, or add an alias."
+                    )
+                    resource.risk = Risk.DESTROY
+                resources.append(resource)
+            elif key in before and key not in after:
+                resource = _deleted(section, key, before[key])
+                if key in rekeyed:
+                    resource.notes.append(f"re-keyed to `{rekeyed[key]}` (see there)")
+                resources.append(resource)
+            else:
+                resources.append(_compared(section, key, before[key], after[key]))
+    for resource in resources:
+        _mask_credentials(resource, warnings)
+    return StackPlan(file, base, resources, warnings)
+
+
+def _view(section: str, declaration: Declaration) -> dict[str, Any]:
+    """What the stack file says about a resource, with the table's defaults filled in (so an explicit default
+    is no change), references by key, and secrets as references."""
+    table = SECTIONS[section]
+    view = table.with_defaults(declaration.inputs)
+    if declaration.project is not None:
+        view["project"] = declaration.project
+    if declaration.model is not None:
+        view["model"] = declaration.model
+    return view
+
+
+def _rule(section: str, path: str) -> FieldRule:
+    table = SECTIONS[section]
+    top = path.split(".")[0].split("[")[0]
+    return table.fields[PROVIDER_FIELD.get(top, top)]
+
+
+def _created(section: str, key: str, declaration: Declaration) -> ResourcePlan:
+    view = _view(section, declaration)
+    risk = Risk.RETRAIN if section == "experiments" else Risk.SAFE
+    changes = [Change(path, None, value, Policy.IN_PLACE, risk) for path, value in _flatten(view)]
+    resource = ResourcePlan(section, key, "create", risk, changes)
+    resource.cost = _cost(section, None, view)
+    return resource
+
+
+def _deleted(section: str, key: str, declaration: Declaration) -> ResourcePlan:
+    view = _view(section, declaration)
+    resource = ResourcePlan(section, key, "delete", Risk.DESTROY)
+    resource.cost = _cost(section, view, None)
+    return resource
+
+
+def _compared(section: str, key: str, old: Declaration, new: Declaration) -> ResourcePlan:
+    before, after = _view(section, old), _view(section, new)
+    changes = [
+        Change(path, o, n, _rule(section, path).policy, _rule(section, path).risk, note)
+        for path, o, n, note in _diff("", before, after)
+    ]
+    policies = {c.policy for c in changes}
+    if not changes:
+        action = "unchanged"
+    elif Policy.REPLACE in policies:
+        action = "replace"
+    elif Policy.NEW_RUN in policies:
+        action = "new-run"
+    else:
+        action = "update"
+    risk = max((c.risk for c in changes), key=lambda r: RISK_ORDER[r], default="none")
+    if action == "replace":
+        risk = max((c.risk for c in changes if c.policy is Policy.REPLACE), key=lambda r: RISK_ORDER[r])
+    resource = ResourcePlan(section, key, action, risk, changes)
+    resource.cost = _cost(section, before, after, retrains=action in ("new-run", "replace"))
+    return resource
+
+
+def _rekeyed(section: str, before: dict[str, Declaration], after: dict[str, Declaration]) -> dict[str, str]:
+    """Old key -> new key for entries that left under one key and came back under another with the same name
+    and project (for projects: the same name)."""
+    gone = {k: d for k, d in before.items() if k not in after}
+    came = {k: d for k, d in after.items() if k not in before}
+    pairs: dict[str, str] = {}
+    for old_key, old in gone.items():
+        for new_key, new in came.items():
+            same = old.inputs.get("name") == new.inputs.get("name") and old.project == new.project
+            if same and new_key not in pairs.values():
+                pairs[old_key] = new_key
+                break
+    return pairs
+
+
+# -- values --------------------------------------------------------------------------------------------------
+
+
+def shown(value: Any) -> Any:
+    """A value as a plan shows it: secret references as (secret), everything else as JSON."""
+    if isinstance(value, SecretRef):
+        return "(secret)"
+    if isinstance(value, dict):
+        return {k: shown(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shown(v) for v in value]
+    return value
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list))
+
+
+def _diff(path: str, old: Any, new: Any) -> list[tuple[str, Any, Any, str | None]]:
+    """Changed leaves as (path, old, new, note); maps by key, lists of mappings by index, lists of scalars whole."""
+    if old == new:
+        return []
+    if isinstance(old, SecretRef) and isinstance(new, SecretRef):
+        return [(path, old, new, f"now read from secret config `{new.key}` instead of `{old.key}`")]
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in [*old, *(k for k in new if k not in old)]:
+            found += _diff(f"{path}.{key}" if path else key, old.get(key), new.get(key))
+        return found
+    if isinstance(old, list) and isinstance(new, list) and not all(map(_is_scalar, old + new)):
+        found = []
+        for index in range(max(len(old), len(new))):
+            found += _diff(
+                f"{path}[{index}]", old[index] if index < len(old) else None, new[index] if index < len(new) else None
+            )
+        return found
+    note = None
+    if isinstance(old, list) and isinstance(new, list):
+        added = [v for v in new if v not in old]
+        removed = [v for v in old if v not in new]
+        parts = [
+            f"added {', '.join(map(str, added))}" if added else "",
+            f"removed {', '.join(map(str, removed))}" if removed else "",
+        ]
+        note = "; ".join(p for p in parts if p) or "reordered"
+    return [(path, old, new, note)]
+
+
+def _flatten(value: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(path, new) for path, _, new, _ in _diff("", {}, value)]
+
+
+# -- cost ----------------------------------------------------------------------------------------------------
+
+
+def _hourly(section: str, view: dict[str, Any] | None, notes: list[str] | None) -> float | None:
+    """Hourly cost of a deployment at its `replicas`; ``notes`` (when given) learn about unknowns and ceilings."""
+    notes = notes if notes is not None else []
+    if view is None or section != "deployments":
+        return 0.0
+    replicas = int(view.get("replicas", 1)) if view.get("enabled", True) else 0
+    if replicas == 0:
+        return 0.0
+    price = price_list().price(view.get("machineType"))
+    if price is None:
+        notes.append(f"no price for machine type {view.get('machineType')!r} in the price list")
+        return None
+    autoscaling = view.get("autoscaling") or {}
+    if autoscaling and autoscaling.get("enabled", True):
+        ceiling = price * int(autoscaling["maxReplicas"])
+        notes.append(f"autoscaling may add replicas: up to ${ceiling:.2f}/h at {autoscaling['maxReplicas']} replicas")
+    return price * replicas
+
+
+def _cost(section: str, before: dict[str, Any] | None, after: dict[str, Any] | None, retrains: bool = False) -> Cost:
+    cost = Cost()
+    cost.hourly_before = _hourly(section, before, None if after is not None else cost.notes)
+    cost.hourly_after = _hourly(section, after, cost.notes)
+    starts_training = section == "experiments" and after is not None and (before is None or retrains)
+    if starts_training:
+        assert after is not None
+        price = price_list().price(after.get("machineType"))
+        hours = int(after["timeoutSeconds"]) / 3600
+        if price is None:
+            cost.notes.append(f"no price for machine type {after.get('machineType')!r}: re-train cost unknown")
+        else:
+            cost.retrain = price * hours
+            cost.notes.append(
+                f"re-train estimate assumes the run uses its whole timeoutSeconds ({hours:g} h) on one "
+                f"{after['machineType']} at ${price:.2f}/h: an upper bound"
+            )
+    return cost
+
+
+def monthly(hourly: float | None) -> float | None:
+    return None if hourly is None else hourly * HOURS_PER_MONTH
+
+
+# -- credentials ---------------------------------------------------------------------------------------------
+
+
+def _credential_paths(stack: StackFile) -> set[tuple[str, str, str]]:
+    found = set()
+    for section, entries in stack.declarations.items():
+        for key, declaration in entries.items():
+            for name, value in (declaration.inputs.get("env") or {}).items():
+                if isinstance(value, str) and looks_like_credential(name, value):
+                    found.add((section, key, f"env.{name}"))
+            workspace = declaration.inputs.get("workspace") or {}
+            if isinstance(workspace.get("url"), str) and looks_like_credential("url", workspace["url"]):
+                found.add((section, key, "workspace.url"))
+    return found
+
+
+def _credential_warnings(stack: StackFile) -> list[str]:
+    return [
+        f"{section}.{key}.{path}: a literal that looks like a credential is in the stack file; use "
+        "{secret: KEY} (Pulumi secret config) or secret:NAME (a Paperspace project secret) instead"
+        for section, key, path in sorted(_credential_paths(stack))
+    ]
+
+
+def _mask_credentials(resource: ResourcePlan, warnings: list[str]) -> None:
+    """Never print a value that looks like a credential, on either side of a change."""
+
+    def masked(change: Change, value: Any) -> Any:
+        name = change.path.rsplit(".", 1)[-1]
+        secret_looking = isinstance(value, str) and looks_like_credential(name, value)
+        return REDACTED if secret_looking else value
+
+    resource.changes = [
+        Change(c.path, masked(c, c.old), masked(c, c.new), c.policy, c.risk, c.note) for c in resource.changes
+    ]
