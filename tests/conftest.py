@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.emulator import EmulatorProcess, running_emulator
+from tests.support.emulator import EmulatorProcess, injected_faults, running_emulator
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +34,10 @@ def emulator_url(emulator: EmulatorProcess) -> str:
     """The API URL of the shared emulator, reset to empty state."""
     emulator.reset()
     return emulator.api_url
+
+
+@pytest.fixture
+def faults(emulator: EmulatorProcess) -> Iterator[httpx.Client]:
+    """Inject faults with tests.support.emulator.inject(faults, ...); they are cleared after the test."""
+    with injected_faults(emulator) as admin:
+        yield admin

@@ -9,7 +9,7 @@ from typing import Any
 from ..client import NotFoundError
 from ..client.models import Deployment, DeploymentRun
 from .base import Created, Lifecycle, Observed, OperationFailedError
-from .policy import FieldRule, FieldTable, Policy, Risk
+from .policy import FieldRule, FieldTable, Policy, Risk, waiting_rules
 
 log = logging.getLogger("gradient_provider")
 
@@ -171,19 +171,11 @@ TABLE = FieldTable(
         "modelId": FieldRule(
             Policy.IN_PLACE, Risk.RESTART, _STRING, f"Model to mount at {MODEL_MOUNT_PATH} (a model integration)."
         ),
-        "wait": FieldRule(
-            Policy.LOCAL_ONLY,
-            Risk.SAFE,
-            {"enum": ["ready", "applied", "none"]},
-            "What `pulumi up` waits for: every replica ready, the spec applied, or nothing.",
-            default="ready",
-        ),
-        "timeoutSeconds": FieldRule(
-            Policy.LOCAL_ONLY,
-            Risk.SAFE,
-            {"type": "integer", "minimum": 1, "maximum": 86400},
-            "How long `pulumi up` waits before failing.",
-            default=900,
+        **waiting_rules(
+            ["ready", "applied", "none"],
+            "every replica ready, the spec applied, or nothing",
+            timeout_default=900,
+            timeout_max=86400,
         ),
     },
     outputs={

@@ -14,7 +14,7 @@ from typing import Any
 from ..client import NotFoundError
 from ..client.models import Workflow, WorkflowRun
 from .base import Created, Lifecycle, Observed, OperationFailedError
-from .policy import FieldRule, FieldTable, Policy, Risk
+from .policy import FieldRule, FieldTable, Policy, Risk, waiting_rules
 
 RUN_KEY_ENV = "GRADIENT_STACKS_RUN_KEY"
 CLONE_INSTANCE_TYPE = "C4"  # the git checkout needs no GPU
@@ -110,19 +110,11 @@ TABLE = FieldTable(
             {"type": ["string", "integer"]},
             "Any token; changing it starts a new run with nothing else changed.",
         ),
-        "wait": FieldRule(
-            Policy.LOCAL_ONLY,
-            Risk.SAFE,
-            {"enum": ["completed", "started", "none"]},
-            "What `pulumi up` waits for: the run to finish, to start, or nothing.",
-            default="completed",
-        ),
-        "timeoutSeconds": FieldRule(
-            Policy.LOCAL_ONLY,
-            Risk.SAFE,
-            {"type": "integer", "minimum": 1, "maximum": 604800},
-            "How long `pulumi up` waits before failing.",
-            default=3600,
+        **waiting_rules(
+            ["completed", "started", "none"],
+            "the run to finish, to start, or nothing",
+            timeout_default=3600,
+            timeout_max=604800,
         ),
     },
     outputs={

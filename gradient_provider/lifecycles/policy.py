@@ -42,6 +42,22 @@ class FieldRule:
     required: bool = False
 
 
+def waiting_rules(modes: list[str], what: str, timeout_default: int, timeout_max: int) -> dict[str, FieldRule]:
+    """The two local-only fields every long-running kind has: what `pulumi up` waits for, and for how long."""
+    return {
+        "wait": FieldRule(
+            Policy.LOCAL_ONLY, Risk.SAFE, {"enum": modes}, f"What `pulumi up` waits for: {what}.", default=modes[0]
+        ),
+        "timeoutSeconds": FieldRule(
+            Policy.LOCAL_ONLY,
+            Risk.SAFE,
+            {"type": "integer", "minimum": 1, "maximum": timeout_max},
+            "How long `pulumi up` waits before failing.",
+            default=timeout_default,
+        ),
+    }
+
+
 @dataclass(frozen=True)
 class FieldTable:
     kind: str

@@ -16,35 +16,13 @@ import httpx
 import pytest
 
 from tests.support.emulator import DEV_KEY, REPO_ROOT, EmulatorProcess
+from tests.support.stacks import SCENARIO_STACK as STACK
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pulumi") is None,
     reason="the Pulumi CLI is not on PATH (it cannot be installed on this machine); the engine harness in "
     "tests/engine covers these scenarios here; run `pytest tests/e2e` where the CLI exists",
 )
-
-STACK = """\
-projects:
-  research: {name: Research}
-  other: {name: Other}
-experiments:
-  train:
-    project: research
-    image: pytorch/pytorch:2.3.0
-    command: python train.py
-    machineType: A4000
-    env: {EMULATOR_RUN_SECONDS: "1"}
-    model: {name: resnet50}
-deployments:
-  api:
-    project: research
-    image: paperspace/fastapi-deployment:latest
-    machineType: C4
-    ports: [8000]
-    replicas: 2
-    model: train
-    env: {HF_TOKEN: {secret: hfToken}}
-"""
 
 
 @pytest.fixture

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.emulator import EmulatorProcess, running_emulator
+from tests.support.emulator import EmulatorProcess, inject, running_emulator
 
 from .helpers import error, ok
-
-
-@pytest.fixture
-def faults(emulator: EmulatorProcess) -> Iterator[httpx.Client]:
-    with emulator.admin() as admin:
-        yield admin
-        admin.delete("/faults").raise_for_status()
-
-
-def _inject(admin: httpx.Client, **body: Any) -> None:
-    ok(admin.post("/faults", json=body))
 
 
 def _project_names(api: httpx.Client) -> list[str]:
@@ -31,13 +18,13 @@ def _project_names(api: httpx.Client) -> list[str]:
 
 def test_http_error_faults_change_nothing(api: httpx.Client, faults: httpx.Client) -> None:
     for kind, status, code in (("http500", 500, "INTERNAL_SERVER_ERROR"), ("http503", 503, "SERVICE_UNAVAILABLE")):
-        _inject(faults, rate=1, kinds=[kind], count=1)
+        inject(faults, rate=1, kinds=[kind], count=1)
         error(api.post("/projects", json={"name": kind}), status, code)
     assert _project_names(api) == []
 
 
 def test_http429_fault_says_when_to_retry(api: httpx.Client, faults: httpx.Client) -> None:
-    _inject(faults, rate=1, kinds=["http429"], retryAfterSeconds=7, count=1)
+    inject(faults, rate=1, kinds=["http429"], retryAfterSeconds=7, count=1)
     response = api.get("/projects")
     error(response, 429, "TOO_MANY_REQUESTS")
     assert response.headers["retry-after"] == "7"
@@ -45,21 +32,21 @@ def test_http429_fault_says_when_to_retry(api: httpx.Client, faults: httpx.Clien
 
 
 def test_reset_drops_the_connection_before_the_change(api: httpx.Client, faults: httpx.Client) -> None:
-    _inject(faults, rate=1, kinds=["reset"], methods=["POST"], count=1)
+    inject(faults, rate=1, kinds=["reset"], methods=["POST"], count=1)
     with pytest.raises(httpx.TransportError):
         api.post("/projects", json={"name": "lost"})
     assert _project_names(api) == []
 
 
 def test_lost_response_commits_the_change_then_drops_the_connection(api: httpx.Client, faults: httpx.Client) -> None:
-    _inject(faults, rate=1, kinds=["lost_response"], methods=["POST"], paths=["/v1/projects"], count=1)
+    inject(faults, rate=1, kinds=["lost_response"], methods=["POST"], paths=["/v1/projects"], count=1)
     with pytest.raises(httpx.TransportError):
         api.post("/projects", json={"name": "committed"})
     assert _project_names(api) == ["committed"]
 
 
 def test_latency_fault_delays_but_serves(api: httpx.Client, faults: httpx.Client) -> None:
-    _inject(faults, rate=1, kinds=["latency"], latencyMs=300, count=1)
+    inject(faults, rate=1, kinds=["latency"], latencyMs=300, count=1)
     started = time.monotonic()
     ok(api.get("/projects"))
     assert time.monotonic() - started >= 0.3
@@ -67,7 +54,7 @@ def test_latency_fault_delays_but_serves(api: httpx.Client, faults: httpx.Client
 
 def test_a_seeded_rate_gives_a_reproducible_share_of_faults(api: httpx.Client, faults: httpx.Client) -> None:
     def outcomes() -> list[int]:
-        _inject(faults, rate=0.5, kinds=["http500", "http503"], seed=42)
+        inject(faults, rate=0.5, kinds=["http500", "http503"], seed=42)
         return [api.get("/projects").status_code for _ in range(40)]
 
     first, second = outcomes(), outcomes()

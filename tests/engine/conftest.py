@@ -7,31 +7,10 @@ import httpx
 import pytest
 
 from tests.support.emulator import DEV_KEY, REPO_ROOT, EmulatorProcess
+from tests.support.stacks import SCENARIO_STACK as BASE_STACK
 
 from .harness import Engine
 
-BASE_STACK = """\
-projects:
-  research: {name: Research}
-  other: {name: Other}
-experiments:
-  train:
-    project: research
-    image: pytorch/pytorch:2.3.0
-    command: python train.py
-    machineType: A4000
-    env: {EMULATOR_RUN_SECONDS: "1"}
-    model: {name: resnet50}
-deployments:
-  api:
-    project: research
-    image: paperspace/fastapi-deployment:latest
-    machineType: C4
-    ports: [8000]
-    replicas: 2
-    model: train
-    env: {MODE: prod, HF_TOKEN: {secret: hfToken}}
-"""
 HF_TOKEN = "hf_engine_secret_value_42"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +22,7 @@ from gradient_provider.client import (
     ServerError,
     UnauthorizedError,
 )
-from tests.support.emulator import DEV_KEY, EmulatorProcess
+from tests.support.emulator import DEV_KEY, EmulatorProcess, inject
 
 FAST_RETRY = RetryPolicy(max_attempts=6, max_seconds=20, initial_wait=0.01, max_wait=0.05)
 
@@ -34,17 +33,6 @@ def paperspace(emulator: EmulatorProcess) -> Iterator[PaperspaceApi]:
     client = GradientClient(ClientSettings(emulator.api_url, DEV_KEY), retry=FAST_RETRY)
     yield PaperspaceApi(client)
     client.close()
-
-
-@pytest.fixture
-def faults(emulator: EmulatorProcess) -> Iterator[httpx.Client]:
-    with emulator.admin() as admin:
-        yield admin
-        admin.delete("/faults").raise_for_status()
-
-
-def _inject(admin: httpx.Client, **body: Any) -> None:
-    admin.post("/faults", json=body).raise_for_status()
 
 
 def _count(emulator: EmulatorProcess, method: str, route: str) -> dict[int, int]:
@@ -82,7 +70,7 @@ def test_a_bad_key_is_unauthorized_and_never_quoted(emulator: EmulatorProcess) -
 def test_transient_failures_are_retried_until_success(
     paperspace: PaperspaceApi, faults: httpx.Client, emulator: EmulatorProcess
 ) -> None:
-    _inject(
+    inject(
         faults,
         rate=1,
         kinds=["http500", "http503", "http429", "reset"],
@@ -96,7 +84,7 @@ def test_transient_failures_are_retried_until_success(
 
 
 def test_retry_after_is_honoured(paperspace: PaperspaceApi, faults: httpx.Client) -> None:
-    _inject(faults, rate=1, kinds=["http429"], retryAfterSeconds=1, count=1)
+    inject(faults, rate=1, kinds=["http429"], retryAfterSeconds=1, count=1)
     started = time.monotonic()
     paperspace.list_projects()
     assert time.monotonic() - started >= 1.0
@@ -108,11 +96,11 @@ def test_retries_stop_within_the_budget_with_the_last_error(emulator: EmulatorPr
         ClientSettings(emulator.api_url, DEV_KEY),
         retry=RetryPolicy(max_attempts=3, max_seconds=5, initial_wait=0.01, max_wait=0.01),
     )
-    _inject(faults, rate=1, kinds=["http503"])
+    inject(faults, rate=1, kinds=["http503"])
     with pytest.raises(ServerError, match="503"):
         PaperspaceApi(client).list_projects()
     assert _count(emulator, "GET", "/v1/projects") == {503: 3}
-    _inject(faults, rate=1, kinds=["http429"], retryAfterSeconds=3600)
+    inject(faults, rate=1, kinds=["http429"], retryAfterSeconds=3600)
     with pytest.raises(RateLimitedError):  # waiting an hour would break the budget: give up at once
         PaperspaceApi(client).list_projects()
 
@@ -120,19 +108,19 @@ def test_retries_stop_within_the_budget_with_the_last_error(emulator: EmulatorPr
 def test_a_create_whose_response_was_lost_is_found_not_repeated(
     paperspace: PaperspaceApi, faults: httpx.Client, emulator: EmulatorProcess
 ) -> None:
-    _inject(faults, rate=1, kinds=["lost_response"], methods=["POST"], count=1)
+    inject(faults, rate=1, kinds=["lost_response"], methods=["POST"], count=1)
     project = paperspace.create_project("Research")
     assert [p.id for p in paperspace.list_projects()] == [project.id]
     assert _count(emulator, "POST", "/v1/projects") == {0: 1}, "the POST was sent once, never again"
     spec = {"jobs": {"t": {"uses": "container@v1", "with": {"image": "x"}, "resources": {"instance-type": "C4"}}}}
     workflow = paperspace.create_workflow(project.id, "train", spec)
-    _inject(faults, rate=1, kinds=["lost_response"], methods=["POST"], paths=["/v1/workflows/{id}/runs"], count=1)
+    inject(faults, rate=1, kinds=["lost_response"], methods=["POST"], paths=["/v1/workflows/{id}/runs"], count=1)
     run = paperspace.start_run(workflow.id, spec)
     assert run.seq == 1 and [r.seq for r in paperspace.list_runs(workflow.id)] == [1]
 
 
 def test_a_create_that_certainly_failed_is_sent_again(paperspace: PaperspaceApi, faults: httpx.Client) -> None:
-    _inject(faults, rate=1, kinds=["reset", "http500"], methods=["POST"], count=2, seed=1)
+    inject(faults, rate=1, kinds=["reset", "http500"], methods=["POST"], count=2, seed=1)
     project = paperspace.create_project("Research")
     assert [p.id for p in paperspace.list_projects()] == [project.id]
 
@@ -142,7 +130,7 @@ def test_a_post_without_recovery_is_not_repeated_after_an_ambiguous_failure(
 ) -> None:
     emulator.reset()
     client = GradientClient(ClientSettings(emulator.api_url, DEV_KEY), retry=FAST_RETRY)
-    _inject(faults, rate=1, kinds=["lost_response"], methods=["POST"], count=1)
+    inject(faults, rate=1, kinds=["lost_response"], methods=["POST"], count=1)
     with pytest.raises(ConnectionFailedError):
         client.request("POST", "/projects", body={"name": "once"})
     assert [p["name"] for p in client.paginate("/projects")] == ["once"]
@@ -151,7 +139,7 @@ def test_a_post_without_recovery_is_not_repeated_after_an_ambiguous_failure(
 def test_the_upsert_is_safe_to_resend(paperspace: PaperspaceApi, faults: httpx.Client) -> None:
     project = paperspace.create_project("P")
     config = {"apiVersion": "v1", "name": "api", "image": "x", "resources": {"machineType": "C4", "ports": [80]}}
-    _inject(faults, rate=1, kinds=["lost_response"], methods=["POST"], count=1)
+    inject(faults, rate=1, kinds=["lost_response"], methods=["POST"], count=1)
     deployment_id = paperspace.upsert_deployment(project.id, config)
     assert paperspace.get_deployment(deployment_id).name == "api"
 

@@ -26,7 +26,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from gradient_provider.dynamic import LifecycleProvider
 
-from .emulator import REPO_ROOT
+from .emulator import REPO_ROOT, stop_process
 
 PROJECT = "gradient-stacks"
 
@@ -124,13 +124,7 @@ class DynamicProviderServer:
 
     def stop(self) -> None:
         self._channel.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 @contextmanager

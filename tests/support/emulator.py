@@ -46,13 +46,18 @@ class EmulatorProcess:
             admin.post("/reset").raise_for_status()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Terminate, then kill if it will not go within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def start_emulator(*args: str, state: str = ":memory:", time_scale: float = 0.05) -> EmulatorProcess:
@@ -93,6 +98,20 @@ def running_emulator(*args: str, state: str = ":memory:", time_scale: float = 0.
         yield emulator
     finally:
         emulator.stop()
+
+
+@contextmanager
+def injected_faults(emulator: EmulatorProcess) -> Iterator[httpx.Client]:
+    """The admin client for POST /_emulator/faults; every fault is cleared again afterwards."""
+    with emulator.admin() as admin:
+        try:
+            yield admin
+        finally:
+            admin.delete("/faults").raise_for_status()
+
+
+def inject(admin: httpx.Client, **body: Any) -> None:
+    admin.post("/faults", json=body).raise_for_status()
 
 
 def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> Any:
