@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.dynamic_server import ProviderCallError
+from tests.support.dynamic_server import DynamicProviderServer, ProviderCallError
 from tests.support.emulator import EmulatorProcess
 
 from .conftest import Kind, request_count, write_count
@@ -176,3 +176,14 @@ def test_invalid_inputs_fail_check_and_the_api_rejection_names_the_field(
         deployments.create(_inputs(project_id, modelId="monothere"))
     assert "config.integrations[0].id: model 'monothere' not found" in failure.value.details
     assert write_count(emulator) == before + 1  # the rejected upsert only
+
+
+def test_long_waits_log_progress_to_the_provider_stderr(
+    deployments: Kind, project_id: str, provider_server: DynamicProviderServer
+) -> None:
+    ident, _ = deployments.create(_inputs(project_id, name="logged"))
+    log = provider_server.stderr()
+    waiting = [line for line in log.splitlines() if f"deployment 'logged' ({ident})" in line]
+    assert any("waiting" in line and "s elapsed" in line for line in waiting), log[-2000:]
+    assert any("done after" in line and "2/2 replicas ready" in line for line in waiting)
+    assert all(line.startswith("gradient: ") for line in waiting)
