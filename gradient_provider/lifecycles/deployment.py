@@ -271,7 +271,10 @@ class DeploymentLifecycle(Lifecycle):
     table = TABLE
 
     def create(self, inputs: dict[str, Any]) -> Created:
-        existed = self.api.find_deployment(inputs["projectId"], inputs["name"]) is not None
+        existing = self.api.find_deployment(inputs["projectId"], inputs["name"])
+        existed = existing is not None
+        if existing is not None:
+            log.info("deployment %r: adopting the existing deployment %s of that name", inputs["name"], existing.id)
         deployment_id = self.api.upsert_deployment(inputs["projectId"], build_config(inputs))
         try:
             return Created(deployment_id, self._settle(deployment_id, inputs))

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..client import NotFoundError
 from ..client.models import Workflow, WorkflowRun
-from .base import Created, Lifecycle, Observed, OperationFailedError
+from .base import Created, Lifecycle, Observed, OperationFailedError, log
 from .policy import FieldRule, FieldTable, Policy, Risk, waiting_rules
 
 RUN_KEY_ENV = "GRADIENT_STACKS_RUN_KEY"
@@ -209,6 +209,8 @@ class ExperimentLifecycle(Lifecycle):
         # Adopt a workflow of this name in the project: after a failed `up` (Pulumi records nothing for a failed
         # create) the next one finds it again, keeps its history and retries, instead of leaving it orphaned.
         adopted = [w for w in self.api.list_workflows(inputs["projectId"]) if w.name == inputs["name"]]
+        if adopted:
+            log.info("experiment %r: adopting the existing workflow %s of that name", inputs["name"], adopted[0].id)
         workflow = (
             adopted[0] if adopted else self.api.create_workflow(inputs["projectId"], inputs["name"], build_spec(inputs))
         )
