@@ -134,10 +134,6 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [_record(row) for row in self._db.execute(sql, params)]
 
-    def count_team(self, team: str) -> int:
-        row = self._db.execute("SELECT COUNT(*) FROM objects WHERE team = ?", (team,)).fetchone()
-        return int(row[0])
-
     def wipe(self) -> None:
         self._db.execute("DELETE FROM objects")
 

@@ -8,7 +8,7 @@ never rename or move them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 from pulumi.dynamic import Resource
@@ -16,7 +16,6 @@ from pulumi.dynamic import Resource
 from .dynamic import LifecycleProvider
 from .lifecycles.deployment import DeploymentLifecycle
 from .lifecycles.experiment import ExperimentLifecycle
-from .lifecycles.policy import FieldTable
 from .lifecycles.project import ProjectLifecycle
 
 
@@ -32,33 +31,36 @@ class DeploymentProvider(LifecycleProvider):
     lifecycle = DeploymentLifecycle
 
 
-def _props(table: FieldTable, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    # Outputs are declared as None so that they become attributes of the resource.
-    return {**{name: None for name in table.outputs}, **{k: v for k, v in inputs.items() if v is not None}}
+class _GradientResource(Resource):
+    """Shared constructor: the kind's provider, and its computed outputs declared so they become attributes.
+
+    Never instantiated itself; each subclass sets its type token (module/name) and provider class.
+    """
+
+    provider_class: ClassVar[type[LifecycleProvider]]
+
+    def __init__(self, resource_name: str, inputs: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None):
+        table = self.provider_class.lifecycle.table
+        props = {**{name: None for name in table.outputs}, **{k: v for k, v in inputs.items() if v is not None}}
+        super().__init__(self.provider_class(), resource_name, props, opts)
 
 
-class Project(Resource, module="gradient", name="Project"):
+class Project(_GradientResource, module="gradient", name="Project"):
+    provider_class = ProjectProvider
     name: pulumi.Output[str]
     projectId: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, inputs: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None):
-        super().__init__(ProjectProvider(), resource_name, _props(ProjectLifecycle.table, inputs), opts)
 
-
-class Experiment(Resource, module="gradient", name="Experiment"):
+class Experiment(_GradientResource, module="gradient", name="Experiment"):
+    provider_class = ExperimentProvider
     workflowId: pulumi.Output[str]
     runNumber: pulumi.Output[int]
     phase: pulumi.Output[str]
     modelId: pulumi.Output[str | None]
 
-    def __init__(self, resource_name: str, inputs: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None):
-        super().__init__(ExperimentProvider(), resource_name, _props(ExperimentLifecycle.table, inputs), opts)
 
-
-class Deployment(Resource, module="gradient", name="Deployment"):
+class Deployment(_GradientResource, module="gradient", name="Deployment"):
+    provider_class = DeploymentProvider
     deploymentId: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     status: pulumi.Output[str]
-
-    def __init__(self, resource_name: str, inputs: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None):
-        super().__init__(DeploymentProvider(), resource_name, _props(DeploymentLifecycle.table, inputs), opts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from .errors import ConflictError, NotFoundError
+from .errors import ConflictError
 from .http import GradientClient
 from .models import Deployment, DeploymentRun, Model, Project, Workflow, WorkflowRun
 
@@ -128,9 +128,3 @@ class PaperspaceApi:
 
     def list_models(self, project_id: str) -> list[Model]:
         return [Model.from_json(item) for item in self.client.paginate("/models", {"projectId": project_id})]
-
-    def get_model(self, model_id: str) -> Model | None:
-        try:
-            return Model.from_json(self.client.request("GET", f"/models/{model_id}"))
-        except NotFoundError:
-            return None

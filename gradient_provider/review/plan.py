@@ -117,7 +117,7 @@ def plan_stack(file: str, base: str, old: StackFile, new: StackFile) -> StackPla
             else:
                 resources.append(_compared(section, key, before[key], after[key]))
     for resource in resources:
-        _mask_credentials(resource, warnings)
+        _mask_credentials(resource)
     return StackPlan(file, base, resources, warnings)
 
 
@@ -315,7 +315,7 @@ def _credential_warnings(stack: StackFile) -> list[str]:
     ]
 
 
-def _mask_credentials(resource: ResourcePlan, warnings: list[str]) -> None:
+def _mask_credentials(resource: ResourcePlan) -> None:
     """Never print a value that looks like a credential, on either side of a change."""
 
     def masked(change: Change, value: Any) -> Any:

@@ -13,7 +13,7 @@ import os
 import runpy
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,6 @@ class Registration:
     raw: Any  # the serialized struct, secret markers and all
     dependencies: list[str]
     urn: str = ""
-    outputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
