@@ -14,10 +14,14 @@ test: bootstrap lint validate
 bootstrap:
 	@scripts/bootstrap
 
+## pyproject supports Python 3.11 to 3.13; CI has only 3.11, so the types are also checked as 3.13 sees them
+## and the lock must still resolve for every supported version.
 lint: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/mypy --python-version 3.13
+	.tools/bin/uv lock --check --quiet
 
 ## Validate the repository's stack files (also fit for pre-commit).
 validate: bootstrap

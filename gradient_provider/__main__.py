@@ -1,8 +1,11 @@
 """``python -m gradient_provider``: check stack files without Pulumi, credentials or network.
 
-validate [FILE ...]   every stacks/*.yaml by default; exit 0 when all are valid, 1 otherwise, with one
-                      ``FILE:LINE: path: message`` line per problem
+validate [FILE ...]   every stacks/*.yaml, Pulumi.yaml and Pulumi.<stack>.yaml by default; exit 0 when all
+                      are valid, 1 otherwise, with one ``FILE:LINE: path: message`` line per problem
 schema [--write]      print schemas/stack.schema.json as derived from the field-policy tables, or rewrite it
+secrets FILE          list the secret Pulumi config keys a stack file reads
+reference [--write]   check (or rewrite) the README's field reference
+plan [FILE ...]       review what a stack-file change will do, against a git revision
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .pulumi_files import PROJECT_FILE, check_file, is_pulumi_file
 from .reference import refresh
 from .review.gitsource import GitError, files_at, read_at
 from .review.plan import StackPlan, plan_stack
@@ -24,10 +28,24 @@ SCHEMA_FILE = Path("schemas/stack.schema.json")
 
 def validate(files: list[str]) -> int:
     paths = [Path(f) for f in files] or sorted(Path("stacks").glob("*.yaml"))
-    if not paths:
+    pulumi_files = [path for path in paths if is_pulumi_file(path)]
+    paths = [path for path in paths if not is_pulumi_file(path)]
+    if not files and Path(PROJECT_FILE).exists():
+        pulumi_files = [Path(PROJECT_FILE), *sorted(Path(".").glob("Pulumi.*.yaml"))]
+    if not paths and not pulumi_files:
         print("no stack files: give FILE arguments or run where stacks/*.yaml exist", file=sys.stderr)
         return 1
     failed = False
+    for path in pulumi_files:
+        problems = check_file(path)
+        failed = failed or bool(problems)
+        for problem in problems:
+            print(problem)
+        if not problems:
+            print(
+                f"{path}: ok (Pulumi {'project' if path.name == PROJECT_FILE else 'stack config'} file)",
+                file=sys.stderr,
+            )
     for path in paths:
         try:
             stack = load_stack(path)

@@ -1,7 +1,8 @@
 """scripts/up (the Quickstart's main job) with a recording stand-in for the Pulumi CLI.
 
-The real CLI cannot be installed here; the stand-in records each call with the environment the script gave
-it and, for `pulumi up`, checks that the emulator the script started answers.
+The real CLI cannot be installed here; the stand-in (tests/support/fake_pulumi.py) loads the repository's own
+Pulumi.yaml by Pulumi's rules and starts nothing it would refuse, records each call with the environment the
+script gave it and, for `pulumi up`, checks that the emulator the script started answers.
 """
 
 from __future__ import annotations
@@ -10,26 +11,10 @@ import json
 import os
 import socket
 import subprocess
-import textwrap
 from pathlib import Path
 
+from tests.support import fake_pulumi
 from tests.support.emulator import REPO_ROOT
-
-FAKE_PULUMI = textwrap.dedent(
-    """\
-    #!{python}
-    import json, os, sys, urllib.request
-    call = {{"args": sys.argv[1:], "env": {{k: os.environ.get(k) for k in (
-        "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PAPERSPACE_API_KEY", "PAPERSPACE_API_URL")}}}}
-    if sys.argv[1:2] == ["up"]:
-        with urllib.request.urlopen(os.environ["PAPERSPACE_API_URL"] + "/health") as response:
-            call["emulator"] = json.load(response)
-    if sys.argv[1:3] == ["config", "get"]:
-        sys.exit(1)  # nothing is set yet
-    with open(os.environ["FAKE_PULUMI_LOG"], "a") as log:
-        log.write(json.dumps(call) + "\\n")
-    """
-)
 
 
 def _free_port() -> int:
@@ -39,13 +24,8 @@ def _free_port() -> int:
 
 
 def test_up_starts_the_emulator_selects_the_stack_sets_secrets_and_runs_pulumi_up(tmp_path: Path) -> None:
-    import sys
-
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "pulumi"
-    fake.write_text(FAKE_PULUMI.format(python=sys.executable))
-    fake.chmod(0o755)
+    fake_pulumi.install(bin_dir, REPO_ROOT)
     log = tmp_path / "calls.jsonl"
     port = _free_port()
     env = {
@@ -85,3 +65,74 @@ def test_up_refuses_an_invalid_stack_before_anything_else(tmp_path: Path) -> Non
     result = subprocess.run(["scripts/up"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     assert "stacks/no-such-stack.yaml:1: (file): no such stack file" in result.stdout
+
+
+def _readme_block(heading: str) -> str:
+    text = (REPO_ROOT / "README.md").read_text()
+    section = text[text.index(heading) :]
+    return section[section.index("```sh\n") + 6 : section.index("\n```", section.index("```sh\n"))]
+
+
+def _plain_path(bin_dir: Path) -> str:
+    """A user's shell: the Pulumi CLI on PATH, none of this repository's tool folders."""
+    ours = (str(REPO_ROOT / ".venv" / "bin"), str(REPO_ROOT / ".tools" / "bin"))
+    return os.pathsep.join([str(bin_dir), *(p for p in os.environ["PATH"].split(os.pathsep) if p not in ours)])
+
+
+def test_the_readme_commands_for_real_paperspace_work_from_a_plain_shell(tmp_path: Path) -> None:
+    block = _readme_block("### Pointing at real Paperspace")
+    log = tmp_path / "calls.jsonl"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PAPERSPACE_", "VIRTUAL_ENV"))},
+        "PATH": _plain_path(tmp_path / "bin"),
+        "FAKE_PULUMI_LOG": str(log),
+    }
+    fake_pulumi.install(tmp_path / "bin", REPO_ROOT)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block],
+        cwd=REPO_ROOT,
+        env=env,
+        input="ps_real_key_from_the_prompt\nhttps://sentry.example/1\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [c["args"][0] for c in calls] == ["stack", "config", "config", "preview", "up"]
+    assert calls[1]["stdin"] == "ps_real_key_from_the_prompt", "the key is read from the prompt, not argv"
+    assert all("ps_real_key_from_the_prompt" not in " ".join(c["args"]) for c in calls)
+
+
+def test_the_stand_in_refuses_the_old_project_file_as_pulumi_would(tmp_path: Path) -> None:
+    """The check above has teeth: the Pulumi.yaml this repository had fails in the same plain shell."""
+    from tests.stack.test_pulumi_files import OLD_PROJECT
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text(OLD_PROJECT)
+    env = {**os.environ, "PATH": _plain_path(tmp_path / "bin"), "FAKE_PULUMI_LOG": str(tmp_path / "log")}
+    fake_pulumi.install(tmp_path / "bin", REPO_ROOT)
+    result = subprocess.run(["pulumi", "preview"], cwd=project, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "'gradient:apiUrl' is not namespaced by the project and should not define a type" in result.stderr
+    fixed = OLD_PROJECT[: OLD_PROJECT.index("config:")]  # the type alone removed: uv is still not on PATH
+    (project / "Pulumi.yaml").write_text(fixed)
+    (project / ".venv").symlink_to(REPO_ROOT / ".venv")
+    result = subprocess.run(["pulumi", "preview"], cwd=project, env=env, capture_output=True, text=True)
+    assert "Could not find `uv` executable" in result.stderr
+
+
+def test_up_without_the_cli_and_without_network_names_what_works_offline(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    curl = bin_dir / "curl"  # as curl fails with no network: could not resolve host
+    curl.write_text("#!/bin/sh\necho 'curl: (6) Could not resolve host: get.pulumi.com' >&2\nexit 6\n")
+    curl.chmod(0o755)
+    env = {**os.environ, "PATH": _plain_path(bin_dir), "HOME": str(tmp_path)}
+    result = subprocess.run(["scripts/up"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "could not install the Pulumi CLI (no network to get.pulumi.com" in result.stderr
+    for offline in ("gradient_provider validate", "gradient_provider plan", "make emulator"):
+        assert offline in result.stderr
+    assert "Traceback" not in result.stderr
