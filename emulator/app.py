@@ -11,7 +11,7 @@ from starlette.routing import Router
 from .control import Control, RateLimiter
 from .errors import ApiError
 from .gate import Gate
-from .routes import admin, deployments, models, projects, secrets, session, workflows
+from .routes import admin, datasets, deployments, models, projects, secrets, session, workflows
 from .settings import Settings
 from .store import Store
 
@@ -42,6 +42,7 @@ def build_app(settings: Settings, store: Store) -> Gate:
         *deployments.routes,
         *workflows.routes,
         *models.routes,
+        *datasets.routes,
         *admin.routes,
     ]
     control = Control(limiter=RateLimiter(settings.rate_limit) if settings.rate_limit else None)

@@ -36,13 +36,18 @@ class SpecTimeline:
         return max(self.ready_at, default=self.applied_at)
 
 
+def replicas_of(config: dict[str, Any]) -> int:
+    """Desired replicas: 0 when disabled, else resources.replicas (default 1), in every apiVersion."""
+    return int(config.get("resources", {}).get("replicas", 1)) if config.get("enabled", True) else 0
+
+
 def env_hooks(config: dict[str, Any]) -> dict[str, str]:
     return {item["name"]: item["value"] for item in config.get("env", []) if item["name"].startswith("EMULATOR_")}
 
 
 def timeline(spec_id: str, config: dict[str, Any], accepted_at: float, time_scale: float) -> SpecTimeline:
     hooks = env_hooks(config)
-    replicas = int(config.get("resources", {}).get("replicas", 1)) if config.get("enabled", True) else 0
+    replicas = replicas_of(config)
     ready_seconds = _float_or(hooks.get("EMULATOR_READY_SECONDS"), READY_SECONDS)
     applied_at = accepted_at + APPLY_SECONDS * time_scale
     ready_at = tuple(
@@ -52,17 +57,21 @@ def timeline(spec_id: str, config: dict[str, Any], accepted_at: float, time_scal
 
 
 def latest_spec_view(timeline_: SpecTimeline, spec: dict[str, Any], now: float) -> dict[str, Any]:
+    """A spec version as v1 shows it (latestSpec, history items): optional dates left out until they happen."""
     healthy_at = timeline_.healthy_at
-    return {
+    view: dict[str, Any] = {
         "id": spec["id"],
         "deploymentId": spec["deploymentId"],
         "userId": spec["userId"],
         "data": spec["data"],
-        "dtCreated": iso(timeline_.accepted_at),
-        "externalApplied": iso(timeline_.applied_at) if now >= timeline_.applied_at else None,
-        "dtHealthy": iso(healthy_at) if healthy_at is not None and now >= healthy_at else None,
         "error": None,
+        "metadata": spec.get("metadata"),
     }
+    if now >= timeline_.applied_at:
+        view["externalApplied"] = iso(timeline_.applied_at)
+    if healthy_at is not None and now >= healthy_at:
+        view["dtHealthy"] = iso(healthy_at)
+    return view
 
 
 def runs_view(timelines_newest_first: list[SpecTimeline], now: float) -> list[dict[str, Any]]:
@@ -93,7 +102,6 @@ def _run(line: SpecTimeline, now: float) -> dict[str, Any]:
         "readyReplicas": ready,
         "availableReplicas": ready,
         "instances": instances,
-        "dtCreated": iso(line.applied_at),
     }
 
 
@@ -108,15 +116,17 @@ def _instance(line: SpecTimeline, index: int, ready_at: float, now: float) -> di
         else:
             state, message = "running", "container is ready"
         history.append({"state": state, "message": message, "timestamp": iso(ready_at)})
-    return {
+    instance: dict[str, Any] = {
         "id": f"{line.spec_id}-{index}",
         "instanceId": f"{line.spec_id}-{index}",
         "state": state,
         "stateMessage": message,
         "dtCreated": iso(line.applied_at),
-        "dtFinished": finished,
         "history": history,
     }
+    if finished is not None:
+        instance["dtFinished"] = finished
+    return instance
 
 
 def _float_or(raw: str | None, default: float) -> float:

@@ -1,13 +1,15 @@
-"""Cursor pagination as in v1: ``after``, ``limit`` (1-120, default 20), ``orderBy=dtCreated``, ``order``.
+"""Cursor pagination as in v1: ``after``, ``limit`` (1-120, default 20), ``orderBy``, ``order`` (default asc).
 
-The cursor is opaque to clients; here it encodes the storage sequence number of the last item served.
+The cursor is opaque to clients. Ordered by ``dtCreated`` it encodes the storage sequence number of the
+last item served; ordered by a computed field (``dtModified`` of workflow runs) it encodes that field's
+value and the sequence number, so a page resumes after the last item served.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,36 +22,46 @@ DEFAULT_LIMIT = 20
 
 @dataclass(frozen=True)
 class PageRequest:
-    after_seq: int | None
+    after: tuple[float, int] | None  # (sort key, seq) of the last item served; the key is the seq for dtCreated
     limit: int
     descending: bool
+    order_by: str = "dtCreated"
 
 
-def parse_page_request(query: Mapping[str, str]) -> PageRequest:
+def parse_page_request(query: Mapping[str, str], order_by: tuple[str, ...] = ("dtCreated",)) -> PageRequest:
+    """The four documented pagination parameters; any other query parameter is the caller's business."""
     issues: list[Issue] = []
     limit = DEFAULT_LIMIT
     raw_limit = query.get("limit")
     if raw_limit is not None:
-        try:
-            limit = int(raw_limit)
-        except ValueError:
-            limit = 0
+        limit = _integer(raw_limit)
         if not 1 <= limit <= MAX_LIMIT:
             issues.append(Issue("limit", f"must be an integer from 1 to {MAX_LIMIT}, got {raw_limit!r}"))
-    order_by = query.get("orderBy", "dtCreated")
-    if order_by != "dtCreated":
-        issues.append(Issue("orderBy", f"must be 'dtCreated', got {order_by!r}"))
+    field = query.get("orderBy", "dtCreated")
+    if field not in order_by:
+        issues.append(Issue("orderBy", f"must be one of {', '.join(map(repr, order_by))}, got {field!r}"))
     order = query.get("order", "asc")
     if order not in ("asc", "desc"):
         issues.append(Issue("order", f"must be 'asc' or 'desc', got {order!r}"))
-    after_seq = None
+    after = None
     if "after" in query:
-        after_seq = _decode_cursor(query["after"])
-        if after_seq is None:
-            issues.append(Issue("after", "is not a cursor this API returned"))
+        after = _decode_cursor(query["after"], field)
+        if after is None:
+            issues.append(Issue("after", "is not a cursor this API returned for this order"))
     if issues:
         raise bad_request("invalid pagination parameters", issues)
-    return PageRequest(after_seq, limit, order == "desc")
+    return PageRequest(after, limit, order == "desc", field)
+
+
+def parse_limit(query: Mapping[str, str]) -> int | None:
+    """A bare ``limit`` (deploymentRuns-get): a positive integer, or None when absent."""
+    raw = query.get("limit")
+    if raw is None:
+        return None
+    limit = _integer(raw)
+    if limit < 1:
+        raise bad_request("invalid query parameters", [Issue("limit", f"must be a positive integer, got {raw!r}")])
+    return limit
 
 
 def page(
@@ -62,13 +74,14 @@ def page(
     parent: str | None = None,
     name: str | None = None,
 ) -> dict[str, Any]:
+    """A page of stored records in creation order (``orderBy=dtCreated``)."""
     # One extra row tells whether another page exists without a COUNT query.
     rows = store.find(
         kind,
         team,
         parent=parent,
         name=name,
-        after_seq=request.after_seq,
+        after_seq=int(request.after[1]) if request.after else None,
         descending=request.descending,
         limit=request.limit + 1,
     )
@@ -76,18 +89,54 @@ def page(
     rows = rows[: request.limit]
     body: dict[str, Any] = {"hasMore": has_more, "items": [render(row) for row in rows]}
     if has_more:
-        body["nextPage"] = _encode_cursor(rows[-1].seq)
+        body["nextPage"] = _encode_cursor(request.order_by, rows[-1].seq, rows[-1].seq)
     return body
 
 
-def _encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+def page_by_key(
+    records: Iterable[Record],
+    key: Callable[[Record], float],
+    request: PageRequest,
+    render: Callable[[Record], dict[str, Any]],
+) -> dict[str, Any]:
+    """A page of records ordered by a computed key (ties broken by creation order)."""
+    keyed = sorted(((key(r), r.seq, r) for r in records), key=lambda item: (item[0], item[1]))
+    if request.descending:
+        keyed.reverse()
+    if request.after is not None:
+        after = request.after
+        keyed = [k for k in keyed if ((k[0], k[1]) < after if request.descending else (k[0], k[1]) > after)]
+    has_more = len(keyed) > request.limit
+    keyed = keyed[: request.limit]
+    body: dict[str, Any] = {"hasMore": has_more, "items": [render(r) for _, _, r in keyed]}
+    if has_more:
+        body["nextPage"] = _encode_cursor(request.order_by, keyed[-1][0], keyed[-1][1])
+    return body
 
 
-def _decode_cursor(cursor: str) -> int | None:
+def _integer(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        return 0
+
+
+def _encode_cursor(order_by: str, key: float, seq: int) -> str:
+    text = f"seq:{seq}" if order_by == "dtCreated" else f"{order_by}:{key!r}:{seq}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, order_by: str) -> tuple[float, int] | None:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    prefix, _, number = text.partition(":")
-    return int(number) if prefix == "seq" and number.isdigit() else None
+    parts = text.split(":")
+    try:
+        if order_by == "dtCreated" and len(parts) == 2 and parts[0] == "seq" and parts[1].isdigit():
+            return float(parts[1]), int(parts[1])
+        if len(parts) == 3 and parts[0] == order_by and parts[2].isdigit():
+            return float(parts[1]), int(parts[2])
+    except ValueError:
+        return None
+    return None

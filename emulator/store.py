@@ -11,6 +11,8 @@ import json
 import secrets
 import sqlite3
 import string
+import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +34,8 @@ CREATE INDEX IF NOT EXISTS objects_lookup ON objects (kind, team, parent, name);
 """
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+# The shape of stored objects; bumped when it changes (2: v1-contract workflows, runs, datasets).
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -56,6 +60,21 @@ class Store:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._check_format(path)
+
+    def _check_format(self, path: str) -> None:
+        """A state file written by an emulator with other object shapes is emptied, not misread."""
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version == FORMAT_VERSION:
+            return
+        if self._db.execute("SELECT 1 FROM objects LIMIT 1").fetchone() is not None:
+            print(
+                f"emulator: {path} holds state in an older format ({version}, now {FORMAT_VERSION}); starting empty",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.wipe()
+        self._db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
 
     def close(self) -> None:
         self._db.close()
@@ -75,6 +94,15 @@ class Store:
             candidate = prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
             if self._db.execute("SELECT 1 FROM objects WHERE id = ?", (candidate,)).fetchone() is None:
                 return candidate
+
+    @staticmethod
+    def new_uuid() -> str:
+        return str(uuid.uuid4())
+
+    @staticmethod
+    def new_token(length: int) -> str:
+        """Random lowercase letters and digits; the caller makes sure it is unique where it must be."""
+        return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
     def insert(
         self,

@@ -14,32 +14,56 @@ from .errors import Issue, bad_request
 
 
 @cache
-def _validator(schema_name: str) -> Draft202012Validator:
+def _schema(schema_name: str) -> dict[str, Any]:
     text = resources.files("emulator.schemas").joinpath(f"{schema_name}.json").read_text()
-    schema = json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
     Draft202012Validator.check_schema(schema)
+    return schema
+
+
+@cache
+def _validator(schema_name: str, definition: str | None = None) -> Draft202012Validator:
+    """A validator of a schema file, or of one of its ``$defs`` (whose references resolve in that file)."""
+    schema = _schema(schema_name)
+    if definition is not None:
+        if definition not in schema.get("$defs", {}):
+            raise KeyError(f"{schema_name}.json has no $defs/{definition}")
+        schema = {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
     return Draft202012Validator(schema)
 
 
-def schema_issues(schema_name: str, document: Any, prefix: str = "") -> list[Issue]:
-    errors = sorted(_validator(schema_name).iter_errors(document), key=lambda e: list(map(str, e.path)))
+def schema_issues(schema_name: str, document: Any, prefix: str = "", definition: str | None = None) -> list[Issue]:
+    errors = sorted(
+        _validator(schema_name, definition).iter_errors(document), key=lambda e: list(map(str, e.absolute_path))
+    )
     return [Issue(_dotted(prefix, error), _message(error)) for error in errors]
 
 
-def require_valid(schema_name: str, document: Any, what: str, prefix: str = "") -> None:
-    issues = schema_issues(schema_name, document, prefix)
+def require_valid(schema_name: str, document: Any, what: str, prefix: str = "", definition: str | None = None) -> None:
+    issues = schema_issues(schema_name, document, prefix, definition)
     if issues:
         raise bad_request(f"invalid {what}: {len(issues)} problem(s)", issues)
 
 
 def _dotted(prefix: str, error: ValidationError) -> str:
     parts = [prefix] if prefix else []
-    for part in error.absolute_path:
+    path = list(error.absolute_path)
+    missing = _missing_property(error)
+    if missing is not None:
+        path.append(missing)  # a missing field is reported at its own path
+    for part in path:
         if isinstance(part, int):
             parts[-1:] = [f"{parts[-1] if parts else ''}[{part}]"]
         else:
             parts.append(str(part))
     return ".".join(parts) or "(body)"
+
+
+def _missing_property(error: ValidationError) -> str | None:
+    if error.validator != "required" or not isinstance(error.instance, dict):
+        return None
+    wanted = error.validator_value if isinstance(error.validator_value, list) else []
+    return next((p for p in wanted if p not in error.instance and repr(p) in error.message), None)
 
 
 def _message(error: ValidationError) -> str:
@@ -50,5 +74,5 @@ def _message(error: ValidationError) -> str:
         unknown = sorted(set(error.instance) - allowed)
         return f"unknown field(s): {', '.join(unknown)}"
     if error.validator == "required":
-        return str(error.message).replace(" is a required property", " is required")
+        return "is required"
     return str(error.message)

@@ -48,11 +48,17 @@ def _secret_config(stack: StackFile) -> dict[str, pulumi.Output[str]]:
 
 
 def _inputs(declaration: Declaration, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
+    """Provider inputs: env values read from secret config go to ``secretEnv`` (kept as Paperspace project
+    secrets, never written into a spec); the rest of ``env`` stays as written."""
     inputs = dict(declaration.inputs)
     if "env" in inputs:
-        inputs["env"] = {
-            name: secrets[value.key] if isinstance(value, SecretRef) else value for name, value in inputs["env"].items()
-        }
+        env = inputs.pop("env")
+        plain = {name: value for name, value in env.items() if not isinstance(value, SecretRef)}
+        secret = {name: secrets[value.key] for name, value in env.items() if isinstance(value, SecretRef)}
+        if plain:
+            inputs["env"] = plain
+        if secret:
+            inputs["secretEnv"] = secret
     return inputs
 
 

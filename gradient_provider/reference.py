@@ -52,7 +52,7 @@ def render_reference() -> str:
                 f"| {_cell(schema['description'])} |"
             )
         for name, rule in table.fields.items():
-            if name == "projectId":
+            if name == "projectId" or rule.provider_only:
                 continue
             default = (
                 "the key" if name == "name" else (f"`{json.dumps(rule.default)}`" if rule.default is not None else "")

@@ -83,7 +83,7 @@ def entry_schema(section: str) -> dict[str, Any]:
     properties: dict[str, Any] = {}
     required: list[str] = []
     for name, rule in table.fields.items():
-        if name == "projectId":
+        if name == "projectId" or rule.provider_only:
             continue
         properties[name] = _field_schema(section, name, rule)
         if rule.required and name != "name":

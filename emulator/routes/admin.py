@@ -56,7 +56,7 @@ async def reset(request: Request) -> JSONResponse:
     return reply({"reset": True})
 
 
-_KINDS = ("project", "deployment", "spec", "workflow", "run", "model", "secret")
+_KINDS = ("project", "deployment", "spec", "workflow", "run", "model", "secret", "dataset", "datasetVersion")
 
 routes = [
     Route("/_emulator/faults", set_faults, methods=["POST"]),

@@ -1,4 +1,4 @@
-"""Deployments: the upsert ``POST /deployments``, reads, runs, history and delete."""
+"""Deployments: the upsert ``POST /deployments``, lists, reads, runs, history and delete."""
 
 from __future__ import annotations
 
@@ -10,14 +10,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ..artifacts import settle_runs
 from ..clock import iso
 from ..deployment_lifecycle import env_hooks, latest_spec_view, runs_view, timeline
 from ..errors import ApiError, Issue, bad_request, not_found
-from ..pagination import page, parse_page_request
+from ..pagination import page, parse_limit, parse_page_request
 from ..store import Record
 from ..validation import schema_issues
-from .common import Context, context, json_object, raise_if, reply, unknown_fields
+from .common import Context, context, json_object, raise_if, reply, user_id
 from .projects import get_project
+
+# The cluster label of every endpoint (real ones look like d<hex>.clg07azjl.paperspacegradient.com).
+ENDPOINT_CLUSTER = "clemulatr"
+ENDPOINT_DOMAIN = "paperspacegradient.com"
+MAX_READY_SECONDS = 1_000_000
+# The config schema to check, by apiVersion (deployments-upsert: DeploymentSpecV0alpha0/V0alpha1/V1).
+_SCHEMA_OF_VERSION = {"v0alpha0": "v0alpha0", "v0alpha1": "v0alpha1", "v1": "v1", "latest": "v1"}
+_GIT_HEADERS = ("x-git-actor", "x-git-host", "x-git-owner", "x-git-ref", "x-git-repo", "x-git-sha")
 
 
 def _specs(ctx: Context, deployment: Record) -> list[Record]:
@@ -32,64 +41,88 @@ def spec_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def endpoint(deployment: Record) -> str:
+    """A host name without a scheme, as v1 gives it (pspace prints https://<endpoint>)."""
+    return f"{deployment.id}.{ENDPOINT_CLUSTER}.{ENDPOINT_DOMAIN}"
+
+
 def render(ctx: Context, deployment: Record) -> dict[str, Any]:
     specs = _specs(ctx, deployment)
     latest = specs[0] if specs else None
-    return {
+    body: dict[str, Any] = {
         "id": deployment.id,
         "name": deployment.name,
         "projectId": deployment.parent,
         "teamId": deployment.team,
-        "endpoint": f"https://{deployment.id}.deployments.emulator.invalid",
+        "endpoint": endpoint(deployment),
         "dtCreated": iso(deployment.created),
-        "dtModified": iso(latest.created) if latest else iso(deployment.created),
         "latestSpecHash": spec_hash(latest.data["data"]) if latest else None,
         "latestSpec": latest_spec_view(_timeline(ctx, latest), latest.data, ctx.now) if latest else None,
     }
+    if latest is not None and isinstance(latest.data["data"].get("basicAuthKey"), str):
+        body["basicAuthKey"] = latest.data["data"]["basicAuthKey"]
+    return body
 
 
 def _hook_issues(config: dict[str, Any]) -> list[Issue]:
     hooks = env_hooks(config)
     issues = []
     if "EMULATOR_READY_SECONDS" in hooks:
+        raw = hooks["EMULATOR_READY_SECONDS"]
         try:
-            float(hooks["EMULATOR_READY_SECONDS"])
+            seconds = float(raw)
         except ValueError:
-            issues.append(Issue("config.env.EMULATOR_READY_SECONDS", "must be a number of seconds"))
+            seconds = -1.0
+        if not 0 <= seconds <= MAX_READY_SECONDS:
+            issues.append(Issue("config.env.EMULATOR_READY_SECONDS", f"must be seconds from 0 to {MAX_READY_SECONDS}"))
     if hooks.get("EMULATOR_CRASH", "1") not in ("0", "1"):
         issues.append(Issue("config.env.EMULATOR_CRASH", "must be '0' or '1'"))
     return issues
 
 
-def _config_issues(ctx: Context, config: Any) -> list[Issue]:
-    issues = schema_issues("deployment-config", config, prefix="config")
+def _config_issues(ctx: Context, config: dict[str, Any]) -> list[Issue]:
+    api_version = config.get("apiVersion")
+    definition = _SCHEMA_OF_VERSION.get(api_version) if isinstance(api_version, str) else None
+    known = definition is not None
+    definition = definition or "v1"
+    issues = schema_issues("deployment-config", config, prefix="config", definition=definition)
+    if not known and "apiVersion" in config:
+        issues = [i for i in issues if i.path != "config.apiVersion"]
+        issues.append(Issue("config.apiVersion", "must be one of 'v0alpha0', 'v0alpha1', 'v1', 'latest'"))
     if issues:
         return issues
     names = [item["name"] for item in config.get("env", [])]
     for duplicate in sorted({n for n in names if names.count(n) > 1}):
         issues.append(Issue("config.env", f"variable {duplicate!r} is set more than once"))
-    for index, integration in enumerate(config.get("integrations", [])):
-        if integration["type"] == "model" and ctx.store.get("model", ctx.team, integration["id"]) is None:
-            issues.append(Issue(f"config.integrations[{index}].id", f"model {integration['id']!r} not found"))
+    integrations = enumerate(config.get("integrations", []))
+    models = [(f"config.integrations[{i}].id", x["id"]) for i, x in integrations if x["type"] == "model"]
+    models += [(f"config.models[{i}].id", x["id"]) for i, x in enumerate(config.get("models", []))]  # v0alpha0
+    for path, model_id in models:
+        if ctx.store.get("model", ctx.team, model_id) is None:
+            issues.append(Issue(path, f"model {model_id!r} not found"))
     return issues + _hook_issues(config)
+
+
+def _git_metadata(request: Request) -> dict[str, Any] | None:
+    """latestSpec.metadata: the x-git-* headers of the upsert (as Paperspace/deploy-action sends them)."""
+    headers = {name: request.headers.get(name) for name in _GIT_HEADERS}
+    if any(value is None for value in headers.values()) or headers["x-git-host"] not in ("github", "gitlab"):
+        return None
+    return {"gitHeaders": headers}
 
 
 async def upsert(request: Request) -> JSONResponse:
     ctx = context(request)
     body = await json_object(request)
-    issues: list[Issue] = []
-    unknown_fields(body, {"projectId", "config", "deploymentId"}, issues)
-    project_id = body.get("projectId")
-    if not isinstance(project_id, str) or not project_id:
-        issues.append(Issue("projectId", "is required and must be a non-empty string"))
-    deployment_id = body.get("deploymentId")
-    if deployment_id is not None and not isinstance(deployment_id, str):
-        issues.append(Issue("deploymentId", "must be a string or null"))
+    settle_runs(ctx)  # a model a run has registered by now can be mounted
+    issues = schema_issues("requests", body, definition="deploymentUpsert")
     config = body.get("config")
-    issues += _config_issues(ctx, config) if config is not None else [Issue("config", "is required")]
+    if isinstance(config, dict):
+        issues += _config_issues(ctx, config)
     raise_if(issues, "deployment")
     assert isinstance(config, dict)  # validated above
-    project = get_project(ctx, str(project_id))
+    project = get_project(ctx, body["projectId"])
+    deployment_id = body.get("deploymentId")
     name: str = config["name"]
 
     with ctx.store.transaction():
@@ -124,34 +157,37 @@ async def upsert(request: Request) -> JSONResponse:
         # An identical config is no new version: upserts are idempotent, so a retried request is harmless.
         if not specs or specs[0].data["data"] != config:
             spec_id = ctx.store.new_id("s", 12)
-            ctx.store.insert(
-                "spec",
-                ctx.team,
-                spec_id,
-                {"id": spec_id, "deploymentId": deployment.id, "userId": _user(ctx), "data": config},
-                created=ctx.now,
-                parent=deployment.id,
-            )
+            data = {
+                "id": spec_id,
+                "deploymentId": deployment.id,
+                "userId": user_id(ctx.team),
+                "data": config,
+                "metadata": _git_metadata(request),
+            }
+            ctx.store.insert("spec", ctx.team, spec_id, data, created=ctx.now, parent=deployment.id)
     return reply({"deploymentId": deployment.id})
 
 
-def _user(ctx: Context) -> str:
-    return "u" + hashlib.sha256(ctx.team.encode()).hexdigest()[:10]
-
-
 async def list_(request: Request) -> JSONResponse:
+    # deployments-list documents only after, limit, orderBy and order: other parameters are ignored.
     ctx = context(request)
+    return reply(
+        page(ctx.store, "deployment", ctx.team, parse_page_request(request.query_params), lambda r: render(ctx, r))
+    )
+
+
+async def list_of_project(request: Request) -> JSONResponse:
+    # projectDeployments-list: the same page, for one project, optionally one name.
+    ctx = context(request)
+    project = get_project(ctx, request.path_params["id"])
     query = request.query_params
-    project_id = query.get("projectId")
-    if project_id is not None:
-        get_project(ctx, project_id)
     body = page(
         ctx.store,
         "deployment",
         ctx.team,
         parse_page_request(query),
         lambda r: render(ctx, r),
-        parent=project_id,
+        parent=project.id,
         name=query.get("name"),
     )
     return reply(body)
@@ -165,7 +201,9 @@ async def get(request: Request) -> JSONResponse:
 async def runs(request: Request) -> JSONResponse:
     ctx = context(request)
     deployment = ctx.get("deployment", request.path_params["id"], "deployment")
-    return reply(runs_view([_timeline(ctx, spec) for spec in _specs(ctx, deployment)], ctx.now))
+    limit = parse_limit(request.query_params)
+    found = runs_view([_timeline(ctx, spec) for spec in _specs(ctx, deployment)], ctx.now)
+    return reply(found[:limit] if limit is not None else found)
 
 
 async def history(request: Request) -> JSONResponse:
@@ -200,4 +238,5 @@ routes = [
     Route("/v1/deployments/{id}", delete, methods=["DELETE"]),
     Route("/v1/deployments/{id}/runs", runs, methods=["GET"]),
     Route("/v1/deployments/{id}/history", history, methods=["GET"]),
+    Route("/v1/projects/{id}/deployments", list_of_project, methods=["GET"]),
 ]

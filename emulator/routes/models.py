@@ -8,13 +8,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ..artifacts import MODEL, settle_runs
 from ..clock import iso
-from ..errors import Issue
 from ..pagination import page, parse_page_request
 from ..store import Record
-from .common import context, json_object, raise_if, reply, required_string, unknown_fields
+from ..validation import schema_issues
+from .common import context, json_object, raise_if, reply
+from .datasets import description
 from .projects import get_project
-from .workflows import settle_runs
 
 
 def render(record: Record) -> dict[str, Any]:
@@ -37,29 +38,23 @@ async def list_(request: Request) -> JSONResponse:
     project_id = request.query_params.get("projectId")
     if project_id is not None:
         get_project(ctx, project_id)
-    return reply(
-        page(ctx.store, "model", ctx.team, parse_page_request(request.query_params), render, parent=project_id)
-    )
+    return reply(page(ctx.store, MODEL, ctx.team, parse_page_request(request.query_params), render, parent=project_id))
 
 
 async def create(request: Request) -> JSONResponse:
     ctx = context(request)
     body = await json_object(request)
-    issues: list[Issue] = []
-    name = required_string(body, "name", issues)
-    if not isinstance(body.get("isPublic"), bool):
-        issues.append(Issue("isPublic", "is required and must be a boolean"))
-    for key in ("projectId", "description", "storageProviderId"):
-        if body.get(key) is not None and not isinstance(body[key], str):
-            issues.append(Issue(key, "must be a string"))
-    unknown_fields(body, {"name", "isPublic", "projectId", "description", "storageProviderId"}, issues)
-    raise_if(issues, "model")
+    raise_if(schema_issues("requests", body, definition="modelCreate"), "model")
     project_id = body.get("projectId")
     if project_id is not None:
         get_project(ctx, project_id)
-    data = {key: body.get(key) for key in ("description", "isPublic", "storageProviderId")}
+    data = {
+        "description": description(body.get("description")),
+        "isPublic": body["isPublic"],
+        "storageProviderId": body.get("storageProviderId"),
+    }
     record = ctx.store.insert(
-        "model", ctx.team, ctx.store.new_id("mo", 12), data, created=ctx.now, parent=project_id, name=name
+        MODEL, ctx.team, ctx.store.new_id("mo", 12), data, created=ctx.now, parent=project_id, name=body["name"]
     )
     return reply(render(record))
 
@@ -67,13 +62,13 @@ async def create(request: Request) -> JSONResponse:
 async def get(request: Request) -> JSONResponse:
     ctx = context(request)
     settle_runs(ctx)
-    return reply(render(ctx.get("model", request.path_params["id"], "model")))
+    return reply(render(ctx.get(MODEL, request.path_params["id"], "model")))
 
 
 async def delete(request: Request) -> JSONResponse:
     ctx = context(request)
     settle_runs(ctx)
-    record = ctx.get("model", request.path_params["id"], "model")
+    record = ctx.get(MODEL, request.path_params["id"], "model")
     ctx.store.delete(record)
     return reply({"id": record.id})
 

@@ -14,17 +14,17 @@ from ..pagination import page, parse_page_request
 from ..store import Record
 from .common import Context, context, json_object, raise_if, reply, required_string, unknown_fields
 
-_OPTIONAL = {"repoName", "repoUrl", "repoNodeId"}
+# Set only for GitHub-connected projects, which the emulator does not make: always null here.
+_REPOSITORY_FIELDS = ("repoName", "repoNodeId", "repoUrl")
 
 
 def render(record: Record) -> dict[str, Any]:
+    # projects-get has no dtModified, and dtDeleted is optional but not nullable: a live project has none.
     return {
         "id": record.id,
         "name": record.name,
         "dtCreated": iso(record.created),
-        "dtModified": record.data.get("dtModified", iso(record.created)),
-        "dtDeleted": None,
-        **{key: record.data.get(key) for key in sorted(_OPTIONAL)},
+        **{key: None for key in _REPOSITORY_FIELDS},
     }
 
 
@@ -37,11 +37,9 @@ async def create(request: Request) -> JSONResponse:
     body = await json_object(request)
     issues: list[Issue] = []
     name = required_string(body, "name", issues)
-    unknown_fields(body, {"name", *_OPTIONAL}, issues)
+    unknown_fields(body, {"name"}, issues)
     raise_if(issues, "project")
-    ident = ctx.store.new_id("p")
-    data = {key: body[key] for key in _OPTIONAL if key in body}
-    record = ctx.store.insert("project", ctx.team, ident, data, created=ctx.now, name=name)
+    record = ctx.store.insert("project", ctx.team, ctx.store.new_id("p"), {}, created=ctx.now, name=name)
     return reply(render(record))
 
 
@@ -64,7 +62,6 @@ async def update(request: Request) -> JSONResponse:
     unknown_fields(body, {"name"}, issues)
     raise_if(issues, "project")
     record.name = name
-    record.data["dtModified"] = iso(ctx.now)
     ctx.store.save(record)
     return reply(render(record))
 

@@ -1,4 +1,4 @@
-"""Workflows (training runs): definitions, runs, cancel; models registered by succeeded runs."""
+"""Workflows and their runs: definitions, runs numbered per workflow, cancel, and run logs."""
 
 from __future__ import annotations
 
@@ -8,129 +8,167 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ..artifacts import RUN, WORKFLOW, prepare_run, run_state, settle_runs
 from ..clock import iso
 from ..errors import ApiError, Issue, not_found
-from ..pagination import page, parse_page_request
+from ..pagination import page, page_by_key, parse_page_request
 from ..store import Record
 from ..validation import schema_issues
-from ..workflow_lifecycle import TERMINAL_PHASES, model_outputs, plan, semantic_issues, status
-from .common import Context, context, json_object, raise_if, reply, required_string, unknown_fields
+from ..workflow_lifecycle import CANCELED, SUCCEEDED, TERMINAL_PHASES, JobState, log_lines
+from ..workflow_spec import spec_issues
+from .common import Context, context, json_object, raise_if, reply
 from .projects import get_project
 
 
-def _spec_issues(spec: Any, prefix: str = "spec") -> list[Issue]:
-    issues = schema_issues("workflow-spec", spec, prefix=prefix)
-    return issues or semantic_issues(spec, prefix)
-
-
 def render_workflow(record: Record) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "id": record.id,
         "name": record.name,
-        "projectId": record.parent,
-        "teamId": record.team,
-        "spec": record.data.get("spec"),
         "dtCreated": iso(record.created),
         "dtModified": record.data.get("dtModified", iso(record.created)),
     }
-
-
-def _run_status(ctx: Context, run: Record) -> dict[str, Any]:
-    run_plan = plan(run.data["spec"], run.created, ctx.settings.time_scale)
-    return status(run_plan, run.data.get("cancelledAt"), ctx.now)
+    if record.data.get("spec") is not None:
+        body["spec"] = record.data["spec"]
+    return body
 
 
 def render_run(ctx: Context, run: Record) -> dict[str, Any]:
-    return {
-        "id": run.id,
-        "workflowId": run.parent,
-        "seq": run.data["seq"],
-        "spec": run.data["spec"],
-        "status": _run_status(ctx, run),
-        "dtCreated": iso(run.created),
+    current = run_state(ctx, run)
+    status: dict[str, Any] = {"phase": current.phase, "logId": run.data["logId"]}
+    _times(status, current.started, current.finished, current.message)
+    if run.data["inputs"]:
+        status["inputs"] = {name: _render_input(run, name, value) for name, value in run.data["inputs"].items()}
+    status["jobs"] = {name: _render_job(run, name, job) for name, job in current.jobs.items()}
+    body: dict[str, Any] = {"id": int(run.name or 0), "uuid": run.id}
+    if run.data.get("clusterId"):
+        body["cluster"] = {"id": run.data["clusterId"]}
+    if run.data.get("meta") is not None:
+        body["meta"] = run.data["meta"]
+    body["spec"] = run.data["spec"]
+    body["status"] = status
+    return body
+
+
+def _render_input(run: Record, name: str, value: dict[str, Any]) -> dict[str, Any]:
+    """A workflow input as the run used it: its ``with``, and the dataset version it resolved to."""
+    body: dict[str, Any] = {"with": value.get("with", {})}
+    if name in run.data["resolvedInputs"]:
+        body["dataset"] = {"id": run.data["resolvedInputs"][name]}
+    return body
+
+
+def _render_job(run: Record, name: str, job: JobState) -> dict[str, Any]:
+    entry: dict[str, Any] = run.data["jobs"][name]
+    body: dict[str, Any] = {"phase": job.phase, "logId": entry["id"]}
+    _times(body, job.started, job.finished, job.message)
+    if job.started is not None and entry["inputs"]:
+        body["inputs"] = {key: {"dataset": {"id": ref}} for key, ref in entry["inputs"].items()}
+    if job.phase == SUCCEEDED:
+        outputs: dict[str, Any] = {
+            key: {"dataset": {"id": f"{target['datasetId']}:{target['version']}", "isCommitted": True}}
+            for key, target in entry["outputs"].items()
+        }
+        if "modelId" in entry:
+            outputs["model-id"] = entry["modelId"]
+        if outputs:
+            body["outputs"] = outputs
+    return body
+
+
+def _times(body: dict[str, Any], started: float | None, finished: float | None, message: str | None) -> None:
+    # Optional fields that are not nullable in v1: left out until known, never null.
+    if message is not None:
+        body["message"] = message
+    if started is not None:
+        body["started"] = iso(started)
+    if finished is not None:
+        body["finished"] = iso(finished)
+
+
+def _inputs_issues(inputs: Any) -> list[Issue]:
+    if not isinstance(inputs, dict):
+        return []  # the request schema reports it
+    issues: list[Issue] = []
+    for name, value in inputs.items():
+        issues += schema_issues("workflow-spec", value, prefix=f"inputs.{name}", definition="workflowInput")
+    return issues
+
+
+def _start_run(ctx: Context, workflow: Record, body: dict[str, Any]) -> Record:
+    """Validate the run's spec and inputs against the store, then number and store the run."""
+    spec: dict[str, Any] = body["spec"]
+    data, issues = prepare_run(ctx, spec, body.get("inputs") or {})
+    raise_if(issues, "workflow run")
+    cluster_id = body.get("clusterId") or spec.get("defaults", {}).get("clusterId")
+    previous = ctx.store.find(RUN, ctx.team, parent=workflow.id, descending=True, limit=1)
+    seq = int(previous[0].name or 0) + 1 if previous else 1
+    data |= {
+        "spec": spec,
+        "logId": ctx.store.new_uuid(),
+        "projectId": workflow.parent,
+        "clusterId": cluster_id,
+        "meta": body.get("meta"),
+        "canceledAt": None,
     }
-
-
-def settle_runs(ctx: Context) -> None:
-    """Register the models of runs that have succeeded by now (once per run; restart-safe)."""
-    for run in ctx.store.find("run", ctx.team):
-        if run.data.get("settled"):
-            continue
-        run_status = _run_status(ctx, run)
-        if run_status["phase"] not in TERMINAL_PHASES:
-            continue
-        with ctx.store.transaction():
-            workflow = ctx.store.get("workflow", ctx.team, run.parent or "")
-            if run_status["phase"] == "Succeeded" and workflow is not None:
-                finished = plan(run.data["spec"], run.created, ctx.settings.time_scale).finished_at
-                for job, key, output in model_outputs(run.data["spec"]):
-                    model_id = ctx.store.new_id("mo", 12)
-                    name = output.get("with", {}).get("name") or key
-                    ctx.store.insert(
-                        "model",
-                        ctx.team,
-                        model_id,
-                        {
-                            "description": f"output {key!r} of job {job!r}, run {run.data['seq']} of workflow "
-                            f"{workflow.id}",
-                            "isPublic": False,
-                            "storageProviderId": None,
-                        },
-                        created=finished,
-                        parent=workflow.parent,
-                        name=name,
-                    )
-            run.data["settled"] = True
-            ctx.store.save(run)
+    run = ctx.store.insert(
+        RUN, ctx.team, ctx.store.new_uuid(), data, created=ctx.now, parent=workflow.id, name=str(seq)
+    )
+    if body.get("markDefault"):
+        workflow.data["spec"] = spec
+        workflow.data["dtModified"] = iso(ctx.now)
+        ctx.store.save(workflow)
+    return run
 
 
 async def create(request: Request) -> JSONResponse:
     ctx = context(request)
     body = await json_object(request)
-    issues: list[Issue] = []
-    name = required_string(body, "name", issues)
-    project_id = required_string(body, "projectId", issues)
-    unknown_fields(body, {"name", "projectId", "spec", "clusterId"}, issues)
-    if body.get("spec") is not None:
-        issues += _spec_issues(body["spec"])
+    issues = schema_issues("requests", body, definition="workflowCreate")
+    if isinstance(body.get("spec"), dict):
+        issues += spec_issues(body["spec"])
+    issues += _inputs_issues(body.get("inputs"))
+    if body.get("run") and body.get("spec") is None:
+        issues.append(Issue("run", "a run needs a spec"))
     raise_if(issues, "workflow")
-    project = get_project(ctx, project_id)
-    data = {"spec": body.get("spec")}
-    record = ctx.store.insert(
-        "workflow", ctx.team, ctx.store.new_id("w", 12), data, created=ctx.now, parent=project.id, name=name
-    )
-    return reply(render_workflow(record))
+    project = get_project(ctx, body["projectId"])
+    with ctx.store.transaction():
+        data = {"spec": body.get("spec")}
+        workflow = ctx.store.insert(
+            WORKFLOW, ctx.team, ctx.store.new_uuid(), data, created=ctx.now, parent=project.id, name=body["name"]
+        )
+        run = _start_run(ctx, workflow, body) if body.get("run") else None
+    rendered = render_workflow(workflow)
+    if run is not None:
+        rendered["run"] = render_run(ctx, run)
+    return reply(rendered)
 
 
 async def list_(request: Request) -> JSONResponse:
-    # v1 answers this one with a plain array, not a page (see docs/emulator.md).
+    # v1 answers this one with a plain array, not a page; projectId is its only parameter.
     ctx = context(request)
     project_id = request.query_params.get("projectId")
     if project_id is not None:
         get_project(ctx, project_id)
-    return reply([render_workflow(r) for r in ctx.store.find("workflow", ctx.team, parent=project_id)])
+    return reply([render_workflow(r) for r in ctx.store.find(WORKFLOW, ctx.team, parent=project_id)])
 
 
 async def get(request: Request) -> JSONResponse:
     ctx = context(request)
-    return reply(render_workflow(ctx.get("workflow", request.path_params["id"], "workflow")))
+    return reply(render_workflow(ctx.get(WORKFLOW, request.path_params["id"], "workflow")))
 
 
 async def update(request: Request) -> JSONResponse:
     ctx = context(request)
-    record = ctx.get("workflow", request.path_params["id"], "workflow")
+    record = ctx.get(WORKFLOW, request.path_params["id"], "workflow")
     body = await json_object(request)
     issues: list[Issue] = []
-    unknown_fields(body, {"name", "spec"}, issues)
-    if "name" in body:
-        required_string(body, "name", issues)
-    if body.get("spec") is not None:
-        issues += _spec_issues(body["spec"])
-    raise_if(issues, "workflow")
-    if "name" in body:
-        record.name = body["name"]
     if "spec" in body:
-        record.data["spec"] = body["spec"]
+        issues.append(
+            Issue("spec", "a workflow's spec cannot be updated; create a run with markDefault: true to change it")
+        )
+    issues += schema_issues("requests", {k: v for k, v in body.items() if k != "spec"}, definition="workflowUpdate")
+    raise_if(issues, "workflow")
+    record.name = body["name"]
     record.data["dtModified"] = iso(ctx.now)
     ctx.store.save(record)
     return reply(render_workflow(record))
@@ -139,61 +177,56 @@ async def update(request: Request) -> JSONResponse:
 async def delete(request: Request) -> JSONResponse:
     ctx = context(request)
     ident = request.path_params["id"]
-    record = ctx.store.get("workflow", ctx.team, ident)
+    record = ctx.store.get(WORKFLOW, ctx.team, ident)
     if record is None:
         raise not_found("workflow", ident)
-    settle_runs(ctx)
+    settle_runs(ctx)  # what finished jobs produced stays; active runs end with their workflow
     with ctx.store.transaction():
-        # Active runs end with their workflow (see docs/emulator.md).
-        for run in ctx.store.find("run", ctx.team, parent=record.id):
+        for run in ctx.store.find(RUN, ctx.team, parent=record.id):
             ctx.store.delete(run)
         ctx.store.delete(record)
-    return reply(render_workflow(record))
+    return reply({"id": record.id})
 
 
 async def create_run(request: Request) -> JSONResponse:
     ctx = context(request)
-    workflow = ctx.get("workflow", request.path_params["id"], "workflow")
+    workflow = ctx.get(WORKFLOW, request.path_params["id"], "workflow")
     body = await json_object(request)
-    issues: list[Issue] = []
-    unknown_fields(body, {"spec", "inputs"}, issues)
-    spec = body.get("spec")
-    issues += _spec_issues(spec) if spec is not None else [Issue("spec", "is required")]
+    issues = schema_issues("requests", body, definition="workflowRunCreate")
+    if isinstance(body.get("spec"), dict):
+        issues += spec_issues(body["spec"])
+    issues += _inputs_issues(body.get("inputs"))
     raise_if(issues, "workflow run")
     with ctx.store.transaction():
-        previous = ctx.store.find("run", ctx.team, parent=workflow.id, descending=True, limit=1)
-        seq = previous[0].data["seq"] + 1 if previous else 1
-        run = ctx.store.insert(
-            "run",
-            ctx.team,
-            f"{workflow.id}-{seq}",
-            {"seq": seq, "spec": spec, "cancelledAt": None},
-            created=ctx.now,
-            parent=workflow.id,
-        )
+        run = _start_run(ctx, workflow, body)
     return reply(render_run(ctx, run))
 
 
-def _get_run(ctx: Context, request: Request) -> Record:
-    workflow = ctx.get("workflow", request.path_params["id"], "workflow")
-    seq = request.path_params["seq"]
-    return ctx.get("run", f"{workflow.id}-{seq}", f"run {seq} of workflow")
+def _get_run(ctx: Context, request: Request, key: str = "seq") -> Record:
+    """A run by its number (``id``); for logs also by its ``uuid``."""
+    workflow = ctx.get(WORKFLOW, request.path_params["id"], "workflow")
+    wanted = str(request.path_params[key])
+    if wanted.isdigit():
+        runs = ctx.store.find(RUN, ctx.team, parent=workflow.id, name=str(int(wanted)))
+        if runs:
+            return runs[0]
+    run = ctx.store.get(RUN, ctx.team, wanted)
+    if run is None or run.parent != workflow.id:
+        raise not_found(f"run of workflow {workflow.id!r}", wanted)
+    return run
 
 
 async def list_runs(request: Request) -> JSONResponse:
     ctx = context(request)
-    workflow = ctx.get("workflow", request.path_params["id"], "workflow")
+    workflow = ctx.get(WORKFLOW, request.path_params["id"], "workflow")
     settle_runs(ctx)
-    return reply(
-        page(
-            ctx.store,
-            "run",
-            ctx.team,
-            parse_page_request(request.query_params),
-            lambda r: render_run(ctx, r),
-            parent=workflow.id,
-        )
-    )
+    query = parse_page_request(request.query_params, order_by=("dtCreated", "dtModified"))
+    if query.order_by == "dtCreated":
+        body = page(ctx.store, RUN, ctx.team, query, lambda r: render_run(ctx, r), parent=workflow.id)
+    else:
+        runs = ctx.store.find(RUN, ctx.team, parent=workflow.id)
+        body = page_by_key(runs, lambda r: run_state(ctx, r).modified, query, lambda r: render_run(ctx, r))
+    return reply(body)
 
 
 async def get_run(request: Request) -> JSONResponse:
@@ -206,14 +239,42 @@ async def cancel_run(request: Request) -> JSONResponse:
     ctx = context(request)
     settle_runs(ctx)
     run = _get_run(ctx, request)
-    phase = _run_status(ctx, run)["phase"]
-    if phase in ("Succeeded", "Failed"):
-        raise ApiError("CONFLICT", f"run {run.data['seq']} already finished ({phase}); there is nothing to cancel")
-    if phase != "Cancelled":
-        run.data["cancelledAt"] = ctx.now
-        run.data["settled"] = True  # a cancelled run registers nothing
+    phase = run_state(ctx, run).phase
+    if phase in TERMINAL_PHASES - {CANCELED}:
+        raise ApiError("CONFLICT", f"run {run.name} already finished ({phase}); there is nothing to cancel")
+    if phase != CANCELED:
+        run.data["canceledAt"] = ctx.now
         ctx.store.save(run)
     return reply(render_run(ctx, run))
+
+
+async def logs(request: Request) -> JSONResponse:
+    ctx = context(request)
+    settle_runs(ctx)
+    run = _get_run(ctx, request, key="runId")
+    current = run_state(ctx, run)
+    jobs = []
+    for name, job in current.jobs.items():
+        job_id = run.data["jobs"][name]["id"]
+        entry: dict[str, Any] = {
+            "id": job_id,
+            "name": name,
+            "phase": job.phase,
+            "dtCreated": iso(run.created),
+            "workflowRunId": run.id,
+        }
+        if job.message is not None:
+            entry["message"] = job.message
+        if job.started is not None:
+            entry["dtStarted"] = iso(job.started)
+        if job.finished is not None:
+            entry["dtFinished"] = iso(job.finished)
+        entry["logs"] = [
+            {"id": f"{job_id}-{index}", "jobId": job_id, "message": message, "dtCreated": iso(at)}
+            for index, (at, message) in enumerate(log_lines(run.data["spec"], name, job), start=1)
+        ]
+        jobs.append(entry)
+    return reply(jobs)
 
 
 routes = [
@@ -226,4 +287,5 @@ routes = [
     Route("/v1/workflows/{id}/runs", list_runs, methods=["GET"]),
     Route("/v1/workflows/{id}/runs/{seq:int}", get_run, methods=["GET"]),
     Route("/v1/workflows/{id}/runs/{seq:int}/cancel", cancel_run, methods=["POST"]),
+    Route("/v1/workflows/{id}/runs/{runId}/logs", logs, methods=["GET"]),
 ]

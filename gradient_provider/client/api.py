@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from .errors import ConflictError
+from .errors import ConflictError, NotFoundError
 from .http import GradientClient
 from .models import Deployment, DeploymentRun, Model, Project, Workflow, WorkflowRun
 
@@ -54,9 +54,10 @@ class PaperspaceApi:
         return Deployment.from_json(self.client.request("GET", f"/deployments/{deployment_id}"))
 
     def find_deployment(self, project_id: str, name: str) -> Deployment | None:
-        items = self.client.paginate("/deployments", {"projectId": project_id, "name": name})
+        """The deployment of that name in that project only (projectDeployments-list filters by name)."""
+        items = self.client.paginate(f"/projects/{project_id}/deployments", {"name": name})
         found = [Deployment.from_json(item) for item in items if item.get("name") == name]
-        return found[0] if found else None
+        return next((d for d in found if d.project_id == project_id), None)
 
     def deployment_runs(self, deployment_id: str) -> list[DeploymentRun]:
         return [
@@ -77,7 +78,7 @@ class PaperspaceApi:
 
         def recover() -> dict[str, Any] | None:
             fresh = [w for w in self.list_workflows(project_id) if w.name == name and w.id not in before]
-            return {"id": fresh[-1].id, "name": name, "projectId": project_id, "spec": spec} if fresh else None
+            return {"id": fresh[-1].id, "name": name, "spec": fresh[-1].spec} if fresh else None
 
         body = {"name": name, "projectId": project_id, "spec": spec}
         return Workflow.from_json(self.client.request("POST", "/workflows", body=body, recover=recover))
@@ -85,44 +86,50 @@ class PaperspaceApi:
     def get_workflow(self, workflow_id: str) -> Workflow:
         return Workflow.from_json(self.client.request("GET", f"/workflows/{workflow_id}"))
 
-    def update_workflow(self, workflow_id: str, *, name: str | None = None, spec: dict[str, Any] | None = None) -> None:
-        body: dict[str, Any] = {}
-        if name is not None:
-            body["name"] = name
-        if spec is not None:
-            body["spec"] = spec
-        self.client.request("PUT", f"/workflows/{workflow_id}", body=body)
-
     def delete_workflow(self, workflow_id: str) -> None:
         self.client.request("DELETE", f"/workflows/{workflow_id}")
 
     def list_runs(self, workflow_id: str) -> list[WorkflowRun]:
-        return [WorkflowRun.from_json(item) for item in self.client.paginate(f"/workflows/{workflow_id}/runs")]
+        """Every run, oldest first (asked for explicitly: the API's default order is not documented)."""
+        items = self.client.paginate(f"/workflows/{workflow_id}/runs", {"orderBy": "dtCreated", "order": "asc"})
+        return sorted((WorkflowRun.from_json(item) for item in items), key=lambda run: run.number)
 
-    def get_run(self, workflow_id: str, seq: int) -> WorkflowRun:
-        return WorkflowRun.from_json(self.client.request("GET", f"/workflows/{workflow_id}/runs/{seq}"))
+    def get_run(self, workflow_id: str, number: int) -> WorkflowRun:
+        return WorkflowRun.from_json(self.client.request("GET", f"/workflows/{workflow_id}/runs/{number}"))
 
     def start_run(self, workflow_id: str, spec: dict[str, Any]) -> WorkflowRun:
-        runs = self.list_runs(workflow_id)
-        last_seq = max((run.seq for run in runs), default=0)
+        last = max((run.number for run in self.list_runs(workflow_id)), default=0)
 
         def recover() -> dict[str, Any] | None:
             # A run started by the lost attempt is newer than every run seen before and has our spec.
-            fresh = [
-                r
-                for r in self.client.paginate(f"/workflows/{workflow_id}/runs")
-                if r["seq"] > last_seq and r["spec"] == spec
-            ]
-            return fresh[-1] if fresh else None
+            fresh = [r for r in self.list_runs(workflow_id) if r.number > last and r.spec == spec]
+            return {"id": fresh[-1].number, "uuid": fresh[-1].uuid, "spec": spec} if fresh else None
 
         return WorkflowRun.from_json(
             self.client.request("POST", f"/workflows/{workflow_id}/runs", body={"spec": spec}, recover=recover)
         )
 
-    def cancel_run(self, workflow_id: str, seq: int) -> None:
+    def cancel_run(self, workflow_id: str, number: int) -> None:
         # A 409 means it finished meanwhile: nothing is left to cancel.
         with contextlib.suppress(ConflictError):
-            self.client.request("POST", f"/workflows/{workflow_id}/runs/{seq}/cancel", idempotent=True)
+            self.client.request("POST", f"/workflows/{workflow_id}/runs/{number}/cancel", idempotent=True)
+
+    # -- project secrets ---------------------------------------------------------------------------------
+
+    def put_secret(self, project_id: str, name: str, value: str) -> None:
+        """Set a project secret, creating it when it does not exist. The value is never logged or returned."""
+        path = f"/projects/{project_id}/secrets"
+        try:
+            self.client.request("PATCH", f"{path}/{name}", body={"value": value})
+        except NotFoundError:
+            try:
+                self.client.request("POST", path, body={"name": name, "value": value}, idempotent=True)
+            except ConflictError:  # made meanwhile (a lost response, a concurrent up): set it
+                self.client.request("PATCH", f"{path}/{name}", body={"value": value})
+
+    def delete_secret(self, project_id: str, name: str) -> None:
+        with contextlib.suppress(NotFoundError):
+            self.client.request("DELETE", f"/projects/{project_id}/secrets/{name}")
 
     # -- models ------------------------------------------------------------------------------------------
 

@@ -110,8 +110,14 @@ def error_from_response(request: str, status: int, body: Any, retry_after: float
     if isinstance(body, dict):
         message = str(body.get("message") or body.get("error") or message)
         code = str(body["code"]) if body.get("code") else None
-        for issue in body.get("issues") or []:
+        raw_issues = body.get("issues")
+        for issue in raw_issues if isinstance(raw_issues, list) else []:
             if isinstance(issue, dict):
-                issues.append(ApiIssue(str(issue.get("path", "")), str(issue.get("message", issue))))
+                # No path is promised; where one comes, it may be a list of segments (zod) or a dotted string.
+                path = issue.get("path") or ""
+                path = ".".join(map(str, path)) if isinstance(path, list) else str(path)
+                issues.append(ApiIssue(path, str(issue.get("message", ""))))
+            else:
+                issues.append(ApiIssue("", str(issue)))
     cls = _BY_STATUS.get(status, ServerError if status >= 500 else GradientApiError)
     return cls(request, message, status=status, code=code, issues=issues, retry_after=retry_after)

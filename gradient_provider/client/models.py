@@ -1,11 +1,37 @@
-"""Typed views of the v1 objects the provider uses. Unknown fields are ignored; ``raw`` keeps the whole body."""
+"""Typed views of the v1 objects the provider uses, read as the published OpenAPI describes them.
+
+Each parser reads only documented fields (tests/contract/openapi/<operation>.json) and tolerates every
+optional or nullable one being absent or null; undocumented fields are ignored.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-ACTIVE_RUN_PHASES = frozenset({"Pending", "Running"})
+# Workflow run and job phases: the one enum the OpenAPI gives (deploymentHistory-list, workflowRun.phase).
+# The run endpoints type `phase` as a plain string, and a 2021 example reads SUCCEEDED, so phases are matched
+# without regard to case and returned in this spelling.
+RUN_PHASES = (
+    "Initializing",
+    "Submitting",
+    "Pending",
+    "Running",
+    "Succeeded",
+    "Skipped",
+    "Failed",
+    "Error",
+    "Omitted",
+    "Canceled",
+)
+ACTIVE_RUN_PHASES = frozenset({"Initializing", "Submitting", "Pending", "Running"})
+FAILED_RUN_PHASES = frozenset({"Failed", "Error", "Canceled"})
+_PHASE_SPELLING = {phase.lower(): phase for phase in RUN_PHASES} | {"cancelled": "Canceled"}
+
+
+def canonical_phase(raw: Any) -> str:
+    text = str(raw or "Pending")
+    return _PHASE_SPELLING.get(text.lower(), text)
 
 
 @dataclass(frozen=True)
@@ -21,7 +47,7 @@ class Project:
 @dataclass(frozen=True)
 class DeploymentSpec:
     id: str
-    data: dict[str, Any]
+    data: dict[str, Any]  # the config as submitted: apiVersion v1, or the older v0alpha0/v0alpha1 shapes
     external_applied: str | None
     dt_healthy: str | None
     error: str | None
@@ -42,17 +68,23 @@ class Deployment:
     id: str
     name: str
     project_id: str
-    endpoint: str | None
+    endpoint: str | None  # a host name in v1 (no scheme)
     latest_spec: DeploymentSpec | None
+
+    @property
+    def url(self) -> str | None:
+        if not self.endpoint:
+            return None
+        return self.endpoint if "://" in self.endpoint else f"https://{self.endpoint}"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
         spec = data.get("latestSpec")
         return cls(
             str(data["id"]),
-            str(data["name"]),
+            str(data.get("name") or ""),
             str(data["projectId"]),
-            data.get("endpoint"),
+            data.get("endpoint") or None,
             DeploymentSpec.from_json(spec) if spec else None,
         )
 
@@ -85,41 +117,70 @@ class DeploymentRun:
 
 @dataclass(frozen=True)
 class Workflow:
+    """A workflow as v1 returns it: no project (the provider keeps that in state)."""
+
     id: str
     name: str
-    project_id: str
     spec: dict[str, Any] | None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Workflow:
-        return cls(str(data["id"]), str(data["name"]), str(data["projectId"]), data.get("spec"))
+        return cls(str(data["id"]), str(data.get("name") or ""), data.get("spec"))
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    phase: str
+    message: str | None
+    started: str | None
+    finished: str | None
+    outputs: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobStatus:
+        return cls(
+            canonical_phase(data.get("phase")),
+            data.get("message"),
+            data.get("started"),
+            data.get("finished"),
+            dict(data.get("outputs") or {}),
+        )
 
 
 @dataclass(frozen=True)
 class WorkflowRun:
-    seq: int
+    """A run; ``number`` is its v1 ``id``, the per-workflow sequence number used in run URLs."""
+
+    number: int
+    uuid: str
     spec: dict[str, Any]
     phase: str
     message: str | None
     started: str | None
     finished: str | None
-    jobs: dict[str, Any] = field(default_factory=dict)
+    jobs: dict[str, JobStatus]
 
     @property
     def active(self) -> bool:
         return self.phase in ACTIVE_RUN_PHASES
 
+    @property
+    def failed(self) -> bool:
+        """Ended without success: Failed, Error, Canceled, or any other phase that is neither going on nor won."""
+        return not self.active and self.phase != "Succeeded"
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WorkflowRun:
         status = data.get("status") or {}
         return cls(
-            int(data["seq"]),
+            int(data["id"]),
+            str(data.get("uuid") or ""),
             dict(data.get("spec") or {}),
-            str(status.get("phase", "Pending")),
+            canonical_phase(status.get("phase")),
             status.get("message"),
             status.get("started"),
             status.get("finished"),
-            dict(status.get("jobs") or {}),
+            {name: JobStatus.from_json(job or {}) for name, job in (status.get("jobs") or {}).items()},
         )
 
 

@@ -20,8 +20,23 @@ ENV_POLL_SECONDS = "GRADIENT_POLL_INTERVAL_SECONDS"
 class MissingApiKeyError(Exception):
     def __str__(self) -> str:
         return (
-            "no Paperspace API key: set it with `pulumi config set --secret gradient:apiKey <key>` "
+            "no Paperspace API key: set it with `pulumi config set --secret gradient:apiKey` "
             f"or in the environment variable {ENV_API_KEY}"
+        )
+
+
+class MalformedApiKeyError(MissingApiKeyError):
+    """The key cannot be a header value (whitespace, a line break): refused before any request. The message
+    says what is wrong with it, never what it is."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__()
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return (
+            f"the Paperspace API key {self.problem}; set it again without it "
+            f"(`pulumi config set --secret gradient:apiKey`, or {ENV_API_KEY})"
         )
 
 
@@ -37,6 +52,12 @@ class ClientSettings:
     def require_key(self) -> str:
         if not self.api_key:
             raise MissingApiKeyError()
+        if self.api_key != self.api_key.strip():
+            raise MalformedApiKeyError("has leading or trailing whitespace (a pasted line break?)")
+        if any(not char.isprintable() or char.isspace() for char in self.api_key):
+            raise MalformedApiKeyError("contains a space or a control character")
+        if not self.api_key.isascii():
+            raise MalformedApiKeyError("contains a character that is not ASCII")
         return self.api_key
 
     @classmethod

@@ -7,12 +7,31 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from ..client import PaperspaceApi
 from .policy import FieldTable, InputDiff, contains_unknown, diff_inputs
 
 log = logging.getLogger("gradient_provider")
+
+
+T = TypeVar("T")
+
+
+class Clock(Protocol):
+    """Time as a seam: waits read and spend time only through this, so tests can use a fake clock."""
+
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 class OperationFailedError(Exception):
@@ -64,9 +83,10 @@ class Lifecycle(ABC):
 
     table: ClassVar[FieldTable]
 
-    def __init__(self, api: PaperspaceApi, poll_seconds: float) -> None:
+    def __init__(self, api: PaperspaceApi, poll_seconds: float, clock: Clock | None = None) -> None:
         self.api = api
         self.poll_seconds = poll_seconds
+        self.clock = clock or SystemClock()
 
     @classmethod
     def check(cls, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[InputProblem]]:
@@ -91,19 +111,20 @@ class Lifecycle(ABC):
     def delete(self, ident: str, state: dict[str, Any]) -> None:
         """Delete; an object that is already gone is success."""
 
-    def wait_until(self, what: str, probe: Callable[[], tuple[bool, str]], timeout_seconds: float) -> str:
-        """Poll ``probe`` (done?, progress) until done or the deadline; log progress to stderr as it changes.
+    def wait_for(self, what: str, probe: Callable[[], tuple[bool, str, T]], timeout_seconds: float) -> T:
+        """Poll ``probe`` (done?, progress, observation) until done or the deadline; return the last observation.
+        Progress is logged to stderr as it changes (Pulumi shows it).
 
         Pulumi passes no timeouts to dynamic providers, so this deadline is the only one there is.
         """
-        started = time.monotonic()
+        started = self.clock.now()
         last_logged, last_progress = 0.0, ""
         while True:
-            done, progress = probe()
-            elapsed = time.monotonic() - started
+            done, progress, observed = probe()
+            elapsed = self.clock.now() - started
             if done:
                 log.info("%s: done after %.0f s (%s)", what, elapsed, progress)
-                return progress
+                return observed
             if progress != last_progress or elapsed - last_logged >= 30:
                 log.info("%s: waiting, %.0f s elapsed: %s", what, elapsed, progress)
                 last_logged, last_progress = elapsed, progress
@@ -111,4 +132,4 @@ class Lifecycle(ABC):
                 raise OperationFailedError(
                     f"{what}: gave up after {timeout_seconds:g} s (timeoutSeconds); last state: {progress}"
                 )
-            time.sleep(self.poll_seconds)
+            self.clock.sleep(self.poll_seconds)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..client import NotFoundError
 from ..client.models import Deployment, DeploymentRun
+from . import secret_env
 from .base import Created, Lifecycle, Observed, OperationFailedError
 from .policy import FieldRule, FieldTable, Policy, Risk, waiting_rules
 
@@ -57,6 +58,7 @@ _PROBE = {
     "oneOf": [{"required": ["path"]}, {"required": ["exec"]}],
 }
 MODEL_MOUNT_PATH = "/opt/models"
+KIND = "DEPLOYMENT"  # prefix of its project secrets' names
 
 TABLE = FieldTable(
     kind="Deployment",
@@ -171,6 +173,7 @@ TABLE = FieldTable(
         "modelId": FieldRule(
             Policy.IN_PLACE, Risk.RESTART, _STRING, f"Model to mount at {MODEL_MOUNT_PATH} (a model integration)."
         ),
+        secret_env.FIELD: secret_env.field_rule(Policy.IN_PLACE, Risk.RESTART),
         **waiting_rules(
             ["ready", "applied", "none"],
             "every replica ready, the spec applied, or nothing",
@@ -180,22 +183,23 @@ TABLE = FieldTable(
     },
     outputs={
         "deploymentId": "the Paperspace deployment id (also the resource id)",
-        "endpoint": "the URL the deployment serves",
+        "endpoint": "the URL the deployment serves (`https://` and the host name Paperspace gives)",
         "specId": "id of the spec version now live",
         "readyReplicas": "replicas ready at the last observation",
         "status": "pending, applied, ready, disabled or failed",
+        secret_env.REVISION_OUTPUT: "how many times the secret env values changed (rolls the replicas)",
     },
 )
 
 _LOCAL_ONLY = TABLE.by_policy(Policy.LOCAL_ONLY)
 
 
-def build_config(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The v1 deployment config (apiVersion v1) for the inputs."""
+def build_config(inputs: dict[str, Any], secrets_revision: int = 0) -> dict[str, Any]:
+    """The v1 deployment config (apiVersion v1) for the inputs. Secret env values appear as references only."""
     resources: dict[str, Any] = {
         "machineType": inputs["machineType"],
-        "ports": list(inputs["ports"]),
-        "replicas": inputs["replicas"],
+        "ports": [int(port) for port in inputs["ports"]],
+        "replicas": int(inputs["replicas"]),
     }
     if inputs.get("autoscaling"):
         resources["autoscaling"] = inputs["autoscaling"]
@@ -208,8 +212,12 @@ def build_config(inputs: dict[str, Any]) -> dict[str, Any]:
     }
     if inputs.get("command"):
         config["command"] = list(inputs["command"])
-    if inputs.get("env"):
-        config["env"] = [{"name": name, "value": value} for name, value in sorted(inputs["env"].items())]
+    env = dict(inputs.get("env") or {})
+    if inputs.get(secret_env.FIELD):
+        env.update(secret_env.references(KIND, inputs["name"], inputs[secret_env.FIELD]))
+        env[secret_env.REVISION_ENV] = str(secrets_revision)
+    if env:
+        config["env"] = [{"name": name, "value": value} for name, value in sorted(env.items())]
     for key in ("containerRegistry", "region", "healthChecks"):
         if inputs.get(key):
             config[key] = inputs[key]
@@ -218,29 +226,46 @@ def build_config(inputs: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-def inputs_from_config(project_id: str, config: dict[str, Any]) -> dict[str, Any]:
-    """The inputs that would produce a live config (the inverse of ``build_config``)."""
+def inputs_from_config(project_id: str, config: dict[str, Any], state: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The inputs that would produce a live config (the inverse of ``build_config``) and its secrets revision.
+
+    Reads the older config shapes too (v0alpha0: ``resources.instanceType``, one ``port``, ``models``), so that
+    refresh and adoption of a deployment made elsewhere never fail on its shape. Secret values are not
+    readable: a ``secret:NAME`` reference this resource made keeps the value from ``state``.
+    """
     resources = config.get("resources") or {}
+    old_shape = config.get("apiVersion") == "v0alpha0"
+    ports = [config.get("port", 80)] if old_shape else resources.get("ports", [80])
     inputs: dict[str, Any] = {
         "projectId": project_id,
         "name": config.get("name"),
         "image": config.get("image"),
         "enabled": config.get("enabled", True),
-        "machineType": resources.get("machineType"),
-        "ports": resources.get("ports", [80]),
-        "replicas": resources.get("replicas", 1),
+        "machineType": resources.get("instanceType" if old_shape else "machineType"),
+        "ports": [int(port) for port in ports],
+        "replicas": int(resources.get("replicas", 1)),
     }
+    env = {item["name"]: item["value"] for item in config.get("env") or [] if "name" in item}
+    raw_revision = str(env.pop(secret_env.REVISION_ENV, "0"))
+    revision = int(raw_revision) if raw_revision.isdigit() else 0
+    known_secrets = state.get(secret_env.FIELD) or {}
+    refs = secret_env.references(KIND, str(config.get("name")), known_secrets)
+    secret_values = {var: known_secrets[var] for var, ref in refs.items() if env.get(var) == ref}
+    for var in secret_values:
+        env.pop(var)
+    models = config.get("models") or [] if old_shape else config.get("integrations") or []
     optional = {
         "command": config.get("command"),
-        "env": {item["name"]: item["value"] for item in config.get("env") or []},
+        "env": env,
+        secret_env.FIELD: secret_values,
         "autoscaling": resources.get("autoscaling"),
         "containerRegistry": config.get("containerRegistry"),
         "region": config.get("region"),
         "healthChecks": config.get("healthChecks") or config.get("healthchecks"),
-        "modelId": next((i.get("id") for i in config.get("integrations") or [] if i.get("type") == "model"), None),
+        "modelId": next((m.get("id") for m in models if old_shape or m.get("type") == "model"), None),
     }
     inputs.update({key: value for key, value in optional.items() if value})
-    return inputs
+    return inputs, revision
 
 
 def observe(deployment: Deployment, runs: list[DeploymentRun]) -> tuple[str, int, str]:
@@ -275,22 +300,35 @@ class DeploymentLifecycle(Lifecycle):
         existed = existing is not None
         if existing is not None:
             log.info("deployment %r: adopting the existing deployment %s of that name", inputs["name"], existing.id)
-        deployment_id = self.api.upsert_deployment(inputs["projectId"], build_config(inputs))
+        revision = secret_env.next_revision({}, inputs)
+        secret_env.sync(self.api, KIND, inputs["projectId"], {}, inputs)
         try:
-            return Created(deployment_id, self._settle(deployment_id, inputs))
+            deployment_id = self.api.upsert_deployment(inputs["projectId"], build_config(inputs, revision))
+        except Exception:
+            if not existed:
+                secret_env.delete_all(self.api, KIND, inputs)
+            raise
+        try:
+            return Created(deployment_id, self._settle(deployment_id, inputs, revision))
         except Exception as error:
             if existed:
                 raise
             # Pulumi records nothing for a failed create: remove what this create made, so nothing is orphaned.
             with contextlib.suppress(NotFoundError):
                 self.api.delete_deployment(deployment_id)
+            secret_env.delete_all(self.api, KIND, inputs)
             raise OperationFailedError(f"{error}\nThe new deployment {deployment_id} was deleted again.") from error
 
     def update(self, ident: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        revision = secret_env.next_revision(olds, news)
         if not self.diff(olds, news).touches_api:
-            return {**olds, **news}
-        self.api.upsert_deployment(news["projectId"], build_config(news), deployment_id=ident)
-        return self._settle(ident, news)
+            return {**olds, **news, secret_env.REVISION_OUTPUT: revision}
+        stale = secret_env.sync(self.api, KIND, news["projectId"], olds, news)
+        self.api.upsert_deployment(news["projectId"], build_config(news, revision), deployment_id=ident)
+        outputs = self._settle(ident, news, revision)
+        for name in stale:  # only now: the spec that referred to them is replaced
+            self.api.delete_secret(news["projectId"], name)
+        return outputs
 
     def read(self, ident: str, state: dict[str, Any]) -> Observed | None:
         try:
@@ -299,45 +337,47 @@ class DeploymentLifecycle(Lifecycle):
         except NotFoundError:
             return None
         config = deployment.latest_spec.data if deployment.latest_spec else {}
-        inputs = self.table.with_defaults(
-            {**inputs_from_config(deployment.project_id, config), **{k: state[k] for k in _LOCAL_ONLY if k in state}}
-        )
-        return Observed(ident, self._outputs(inputs, deployment, runs), inputs)
+        live, revision = inputs_from_config(deployment.project_id, config, state)
+        inputs = self.table.with_defaults({**live, **{k: state[k] for k in _LOCAL_ONLY if k in state}})
+        return Observed(ident, self._outputs(inputs, deployment, runs, revision), inputs)
 
     def delete(self, ident: str, state: dict[str, Any]) -> None:
         with contextlib.suppress(NotFoundError):
             self.api.delete_deployment(ident)
+        secret_env.delete_all(self.api, KIND, state)
 
-    def _settle(self, deployment_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    def _settle(self, deployment_id: str, inputs: dict[str, Any], revision: int) -> dict[str, Any]:
         """Wait as the inputs ask, failing fast on errored instances; return every output."""
         what = f"deployment {inputs['name']!r} ({deployment_id})"
         wait: str = inputs["wait"]
-        latest: tuple[Deployment, list[DeploymentRun]] | None = None
 
-        def probe() -> tuple[bool, str]:
-            nonlocal latest
+        def probe() -> tuple[bool, str, tuple[Deployment, list[DeploymentRun]]]:
             latest = (self.api.get_deployment(deployment_id), self.api.deployment_runs(deployment_id))
             status, _, detail = observe(*latest)
             if status == "failed" and wait != "none":  # fail fast: errored instances do not recover by waiting
                 raise OperationFailedError(f"{what} failed: {detail}")
             if wait == "ready":
-                return status in ("ready", "disabled"), f"{status}: {detail}"
-            if wait == "applied":
-                return status != "pending", f"{status}: {detail}"
-            return True, f"{status}: {detail}"
+                done = status in ("ready", "disabled")
+            elif wait == "applied":
+                done = status != "pending"
+            else:
+                done = True
+            return done, f"{status}: {detail}", latest
 
-        self.wait_until(what, probe, inputs["timeoutSeconds"])
-        assert latest is not None
-        return self._outputs(inputs, *latest)
+        deployment, runs = self.wait_for(what, probe, inputs["timeoutSeconds"])
+        return self._outputs(inputs, deployment, runs, revision)
 
     @staticmethod
-    def _outputs(inputs: dict[str, Any], deployment: Deployment, runs: list[DeploymentRun]) -> dict[str, Any]:
+    def _outputs(
+        inputs: dict[str, Any], deployment: Deployment, runs: list[DeploymentRun], revision: int
+    ) -> dict[str, Any]:
         status, ready, _ = observe(deployment, runs)
         return {
             **inputs,
             "deploymentId": deployment.id,
-            "endpoint": deployment.endpoint,
+            "endpoint": deployment.url,
             "specId": deployment.latest_spec.id if deployment.latest_spec else None,
             "readyReplicas": ready,
             "status": status,
+            secret_env.REVISION_OUTPUT: revision,
         }

@@ -40,6 +40,7 @@ class FieldRule:
     description: str
     default: Any = None  # filled in by check when the field is absent
     required: bool = False
+    provider_only: bool = False  # set by the program from other stack-file fields; not written in stack files
 
 
 def waiting_rules(modes: list[str], what: str, timeout_default: int, timeout_max: int) -> dict[str, FieldRule]:

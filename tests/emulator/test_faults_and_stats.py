@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.emulator import EmulatorProcess, inject, running_emulator
 
+from .contract import checked_client
 from .helpers import error, ok
 
 
@@ -74,7 +75,7 @@ def test_stats_count_by_method_route_template_and_status(emulator: EmulatorProce
     project = ok(api.post("/projects", json={"name": "a"}))
     ok(api.get(f"/projects/{project['id']}"))
     error(api.get("/projects/pnothere"), 404, "NOT_FOUND")
-    with emulator.client(key=None) as anonymous:
+    with checked_client(emulator, key=None) as anonymous:
         error(anonymous.get("/projects"), 401, "UNAUTHORIZED")
     stats = emulator.stats()
     rows = {(r["method"], r["route"], r["status"]): r["count"] for r in stats["byRoute"]}
@@ -92,7 +93,11 @@ def test_stats_count_by_method_route_template_and_status(emulator: EmulatorProce
 
 def test_rate_limit_answers_429_past_n_requests_per_second_per_key() -> None:
     keys = ("--api-key", "a:team-a", "--api-key", "b:team-b")
-    with running_emulator("--rate-limit", "5", *keys) as emulator, emulator.client("a") as a, emulator.client("b") as b:
+    with (
+        running_emulator("--rate-limit", "5", *keys) as emulator,
+        checked_client(emulator, "a") as a,
+        checked_client(emulator, "b") as b,
+    ):
         responses = [a.get("/projects") for _ in range(8)]
         assert [r.status_code for r in responses].count(200) == 5
         limited = [r for r in responses if r.status_code == 429]

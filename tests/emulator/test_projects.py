@@ -10,6 +10,7 @@ from .helpers import deployment_config, error, new_project, ok, upsert, workflow
 def test_project_lifecycle(api: httpx.Client) -> None:
     created = ok(api.post("/projects", json={"name": "Research"}))
     assert created["name"] == "Research" and created["dtCreated"].endswith("Z")
+    assert set(created) == {"id", "name", "dtCreated", "repoName", "repoNodeId", "repoUrl"}  # no dtDeleted
     assert ok(api.get(f"/projects/{created['id']}")) == created
     renamed = ok(api.put(f"/projects/{created['id']}", json={"name": "Research 2"}))
     assert renamed["name"] == "Research 2" and renamed["id"] == created["id"]
@@ -23,6 +24,8 @@ def test_project_lifecycle(api: httpx.Client) -> None:
 def test_invalid_project_bodies_list_every_issue(api: httpx.Client) -> None:
     body = error(api.post("/projects", json={"name": "", "colour": "red"}), 400, "BAD_REQUEST")
     assert {issue["path"] for issue in body["issues"]} == {"name", "colour"}
+    body = error(api.post("/projects", json={"name": "R", "repoName": "x"}), 400, "BAD_REQUEST")
+    assert [issue["path"] for issue in body["issues"]] == ["repoName"]  # projects-create takes only a name
     error(api.post("/projects", json={}), 400, "BAD_REQUEST")
     project_id = new_project(api)
     error(api.put(f"/projects/{project_id}", json={"name": 7}), 400, "BAD_REQUEST")

@@ -51,7 +51,15 @@ def test_up_from_empty_creates_everything_in_dependency_order(
     assert _ops(steps) == {"research": ["create"], "other": ["create"], "train": ["create"], "api": ["create"]}
     order = [s.urn.rsplit("::", 1)[-1] for s in steps]
     assert order.index("research") < order.index("train") < order.index("api")
-    assert _objects(emulator) == {"project": 2, "workflow": 1, "run": 1, "model": 1, "deployment": 1, "spec": 1}
+    assert _objects(emulator) == {
+        "project": 2,
+        "workflow": 1,
+        "run": 1,
+        "model": 1,
+        "deployment": 1,
+        "spec": 1,
+        "secret": 1,
+    }
     deployment = engine.resource("Deployment", "api")
     live = _deployment(api, deployment.id)
     assert live["projectId"] == engine.resource("Project", "research").id
@@ -66,8 +74,9 @@ def test_secret_config_stays_secret_in_state(engine: Engine) -> None:
     checkpoint = engine.state_path.read_text()
     assert HF_TOKEN not in checkpoint
     deployment = engine.resource("Deployment", "api")
-    assert "env" in deployment.secret_keys and "__provider" in deployment.secret_keys
-    assert deployment.outputs["env"]["HF_TOKEN"] == HF_TOKEN  # the provider saw (and Paperspace got) the value
+    assert "secretEnv" in deployment.secret_keys and "__provider" in deployment.secret_keys
+    assert "env" not in deployment.secret_keys and "HF_TOKEN" not in deployment.outputs["env"]
+    assert deployment.outputs["secretEnv"] == {"HF_TOKEN": HF_TOKEN}  # encrypted in state, as the input was
     assert "env" not in engine.resource("Experiment", "train").secret_keys
 
 
@@ -126,7 +135,7 @@ def test_experiment_command_change_starts_a_second_run_and_replaces_nothing(
     train = engine.resource("Experiment", "train")
     assert train.id == workflow and train.outputs["runNumber"] == 2
     assert [r["number"] for r in train.outputs["runs"]] == [1, 2]
-    assert [r["seq"] for r in api.get(f"/workflows/{workflow}/runs").json()["items"]] == [1, 2]
+    assert [r["id"] for r in api.get(f"/workflows/{workflow}/runs").json()["items"]] == [1, 2]
     assert _objects(emulator)["workflow"] == 1
     # The retrained model is newer: the deployment follows it in place.
     assert train.outputs["modelId"] != first_model and steps["api"] == ["update"]
@@ -238,7 +247,7 @@ def test_a_failed_experiment_run_leaves_state_consistent_and_the_next_up_retries
     project.edit('env: {EMULATOR_RUN_SECONDS: "1"}', 'env: {EMULATOR_RUN_SECONDS: "1", EMULATOR_EXIT_CODE: "3"}')
     with pytest.raises(EngineError) as failure:
         engine.up()
-    assert "run 1 failed" in str(failure.value) and "exited with code 3" in str(failure.value)
+    assert "run 1 ended Failed: job 'train' failed: exited with code 3" in str(failure.value)
     assert {(r.kind, r.name) for r in engine.state()} == {("Project", "research"), ("Project", "other")}
     assert api.get("/deployments").json()["items"] == []
     project.edit(', EMULATOR_EXIT_CODE: "3"', "")

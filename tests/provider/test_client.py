@@ -46,8 +46,8 @@ def test_each_error_status_has_its_own_type_and_names_the_request(paperspace: Pa
     assert str(missing.value).startswith("GET /v1/projects/pnothere failed (404 NOT_FOUND): project 'pnothere'")
     with pytest.raises(InvalidRequestError) as invalid:
         paperspace.upsert_deployment(paperspace.create_project("P").id, {"apiVersion": "v1", "name": "x"})
-    assert {issue.path for issue in invalid.value.issues} >= {"config"}
-    assert "config: 'image' is required" in str(invalid.value)
+    assert {issue.path for issue in invalid.value.issues} >= {"config.image", "config.resources"}
+    assert "config.image: is required" in str(invalid.value)
     project = paperspace.create_project("Busy")
     paperspace.create_workflow(
         project.id,
@@ -116,7 +116,7 @@ def test_a_create_whose_response_was_lost_is_found_not_repeated(
     workflow = paperspace.create_workflow(project.id, "train", spec)
     inject(faults, rate=1, kinds=["lost_response"], methods=["POST"], paths=["/v1/workflows/{id}/runs"], count=1)
     run = paperspace.start_run(workflow.id, spec)
-    assert run.seq == 1 and [r.seq for r in paperspace.list_runs(workflow.id)] == [1]
+    assert run.number == 1 and [r.number for r in paperspace.list_runs(workflow.id)] == [1]
 
 
 def test_a_create_that_certainly_failed_is_sent_again(paperspace: PaperspaceApi, faults: httpx.Client) -> None:
@@ -163,3 +163,33 @@ def test_settings_prefer_pulumi_config_to_the_environment() -> None:
     default = ClientSettings.resolve(lambda _key: None, {})
     assert default.api_url == "https://api.paperspace.com/v1" and default.api_key is None
     assert "from-config" not in repr(chosen)
+
+
+@pytest.mark.parametrize(
+    "key", ["ps_key_canary_9e1\n", " ps_key_canary_9e1", "ps_key canary_9e1", "ps_key_canary_9e1\t"]
+)
+def test_a_malformed_key_is_refused_before_any_request_without_showing_it(key: str) -> None:
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={})
+
+    with pytest.raises(MissingApiKeyError) as refused:
+        GradientClient(ClientSettings("https://api.invalid/v1", key), transport=httpx.MockTransport(record))
+    assert sent == [] and "canary" not in str(refused.value)
+    assert "gradient:apiKey" in str(refused.value)
+
+
+def test_an_error_body_without_issue_paths_still_says_each_problem() -> None:
+    """The v1 error body is {code, message, details?}; validation errors add issues: [{message}] (Paperspace's CLI
+    reads them so), with no path promised."""
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        body = {"code": "BAD_REQUEST", "message": "Invalid input", "issues": [{"message": "Required"}, "odd"]}
+        return httpx.Response(400, json=body)
+
+    client = GradientClient(ClientSettings("https://api.invalid/v1", "k"), transport=httpx.MockTransport(reply))
+    with pytest.raises(InvalidRequestError) as invalid:
+        client.request("POST", "/projects", body={})
+    assert str(invalid.value) == ("POST /v1/projects failed (400 BAD_REQUEST): Invalid input\n  - Required\n  - odd")

@@ -187,3 +187,72 @@ def test_long_waits_log_progress_to_the_provider_stderr(
     assert any("waiting" in line and "s elapsed" in line for line in waiting), log[-2000:]
     assert any("done after" in line and "2/2 replicas ready" in line for line in waiting)
     assert all(line.startswith("gradient: ") for line in waiting)
+
+
+def test_secret_env_values_stay_out_of_the_spec_and_its_history(
+    deployments: Kind, project_id: str, api: httpx.Client
+) -> None:
+    canary = "hf-canary-value-5c1e"
+    ident, state = deployments.create(_inputs(project_id, secretEnv={"HF_TOKEN": canary}, env={"MODE": "prod"}))
+    config = _live(api, ident)["latestSpec"]["data"]
+    assert {"name": "HF_TOKEN", "value": "secret:DEPLOYMENT_API_HF_TOKEN"} in config["env"]
+    history = api.get(f"/deployments/{ident}/history").json()
+    assert "secret:DEPLOYMENT_API_HF_TOKEN" in str(history)
+    assert canary not in str(history) and canary not in str(_live(api, ident))
+    secrets = api.get(f"/projects/{project_id}/secrets").json()["items"]
+    assert [s["name"] for s in secrets] == ["DEPLOYMENT_API_HF_TOKEN"] and canary not in str(secrets)
+    # Reading back keeps the value (write-only in Paperspace) and shows no drift.
+    _, outputs, inputs = deployments.read(ident, state)
+    assert inputs["secretEnv"] == {"HF_TOKEN": canary} and "HF_TOKEN" not in inputs["env"]
+    assert (
+        deployments.diff(
+            ident, outputs, _inputs(project_id, secretEnv={"HF_TOKEN": canary}, env={"MODE": "prod"})
+        ).changes
+        == "DIFF_NONE"
+    )
+    # Rotating the value updates the secret and rolls the deployment: a new spec version.
+    rotated = deployments.update(
+        ident, state, _inputs(project_id, secretEnv={"HF_TOKEN": canary + "-2"}, env={"MODE": "prod"})
+    )
+    assert rotated["specId"] != state["specId"] and rotated["secretsRevision"] == 2
+    assert canary not in str(api.get(f"/deployments/{ident}/history").json())
+    # Dropping the variable deletes its secret once the new spec no longer refers to it.
+    dropped = deployments.update(ident, rotated, _inputs(project_id, env={"MODE": "prod"}))
+    assert api.get(f"/projects/{project_id}/secrets").json()["items"] == []
+    deployments.delete(ident, dropped)
+
+
+def test_a_deployment_is_found_by_name_only_in_its_own_project(
+    deployments: Kind, project_id: str, api: httpx.Client
+) -> None:
+    other = api.post("/projects", json={"name": "Other"}).json()["id"]
+    theirs, _ = deployments.create(_inputs(other))
+    ours, _ = deployments.create(_inputs(project_id))
+    assert ours != theirs, "a create never adopts a deployment of the same name in another project"
+    assert api.get(f"/deployments/{theirs}").json()["projectId"] == other
+
+
+def test_the_endpoint_output_is_a_url_built_from_the_v1_host_name(
+    deployments: Kind, project_id: str, api: httpx.Client
+) -> None:
+    ident, outputs = deployments.create(_inputs(project_id))
+    host = _live(api, ident)["endpoint"]
+    assert "://" not in host and outputs["endpoint"] == f"https://{host}"
+
+
+def test_a_deployment_in_an_older_config_shape_reads_without_crashing(
+    deployments: Kind, project_id: str, api: httpx.Client
+) -> None:
+    old = {
+        "apiVersion": "v0alpha0",
+        "name": "legacy",
+        "image": "legacy/app:1",
+        "port": 8080,
+        "resources": {"instanceType": "C4", "replicas": 1},
+        "env": [{"name": "MODE", "value": "old"}],
+    }
+    ident = api.post("/deployments", json={"projectId": project_id, "config": old}).json()["deploymentId"]
+    same, _, inputs = deployments.read(ident, {"projectId": project_id, "name": "legacy"})
+    assert same == ident
+    assert (inputs["machineType"], inputs["ports"], inputs["replicas"]) == ("C4", [8080], 1)
+    assert inputs["image"] == "legacy/app:1" and inputs["env"] == {"MODE": "old"}

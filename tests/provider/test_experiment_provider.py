@@ -40,7 +40,15 @@ def test_create_runs_to_completion_and_registers_the_model(
     model = api.get(f"/models/{outputs['modelId']}").json()
     assert model["name"] == "resnet50" and model["projectId"] == project_id
     [run] = _runs(api, ident)
+    # v1 registers a model through a create-model@v1 job that takes the training job's output volume.
+    register = run["spec"]["jobs"]["create-model"]
+    assert register["uses"] == "create-model@v1" and register["needs"] == ["train"]
+    assert register["inputs"] == {"model": "train.outputs.model"}
+    assert register["with"] == {"name": "resnet50", "type": "Custom"}
+    assert run["status"]["jobs"]["create-model"]["outputs"]["model-id"] == outputs["modelId"]
+    assert run["id"] == 1 and "seq" not in run, "a run's number is its v1 id"
     train = run["spec"]["jobs"]["train"]
+    assert train["outputs"] == {"model": {"type": "volume"}}
     assert train["with"] == {"image": "pytorch/pytorch:2.3.0", "args": ["sh", "-c", "python train.py --epochs 5"]}
     assert train["resources"] == {"instance-type": "A100-80G"} and train["env"]["EPOCHS"] == "5"
     assert outputs["runs"] == [{"number": 1, "specHash": outputs["runs"][0]["specHash"], "phase": "Succeeded"}]
@@ -75,7 +83,7 @@ def test_run_affecting_changes_start_a_new_run_on_the_same_workflow(
     assert outputs["workflowId"] == ident and outputs["runNumber"] == 2 and outputs["phase"] == "Succeeded"
     assert [r["number"] for r in outputs["runs"]] == [1, 2]
     assert outputs["runs"][0]["specHash"] != outputs["runs"][1]["specHash"]
-    assert [r["seq"] for r in _runs(api, ident)] == [1, 2]
+    assert [r["id"] for r in _runs(api, ident)] == [1, 2]
     assert len(api.get("/workflows").json()) == 1
 
 
@@ -118,7 +126,7 @@ def test_a_failed_run_fails_the_operation_and_the_next_create_retries_it(
     failing = _inputs(project_id, env={"EMULATOR_EXIT_CODE": "2", "EMULATOR_RUN_SECONDS": "1"})
     with pytest.raises(ProviderCallError) as failure:
         experiments.create(failing)
-    assert "run 1 failed" in failure.value.details and "exited with code 2" in failure.value.details
+    assert "run 1 ended Failed" in failure.value.details and "exited with code 2" in failure.value.details
     [workflow] = api.get("/workflows", params={"projectId": project_id}).json()
     fixed = _inputs(project_id)
     ident, outputs = experiments.create(fixed)  # the engine retries the create on the next `up`
@@ -152,23 +160,63 @@ def test_delete_cancels_the_active_run_then_deletes_the_workflow(
     ident, state = experiments.create(_inputs(project_id, wait="none", env={"EMULATOR_RUN_SECONDS": "600"}))
     wait_for(lambda: _runs(api, ident)[0]["status"]["phase"] == "Running")
     experiments.delete(ident, state)
-    cancels = [r for r in emulator.stats()["byRoute"] if r["route"] == "/v1/workflows/{id}/runs/{seq}/cancel"]
-    assert cancels == [{"method": "POST", "route": "/v1/workflows/{id}/runs/{seq}/cancel", "status": 200, "count": 1}]
+    cancels = [r for r in emulator.stats()["byRoute"] if r["route"].endswith("/cancel")]
+    assert [(r["method"], r["status"], r["count"]) for r in cancels] == [("POST", 200, 1)]
     assert api.get(f"/workflows/{ident}").status_code == 404
     experiments.delete(ident, state)  # already gone is success
 
 
+def _dataset_version(api: httpx.Client, name: str) -> str:
+    dataset = api.post("/datasets", json={"name": name, "isPublic": False}).json()["id"]
+    version = api.post(f"/datasets/{dataset}/versions", json={"message": "v1"}).json()["version"]
+    api.put(f"/datasets/{dataset}/versions/{version}", json={"isCommitted": True}).raise_for_status()
+    return f"{dataset}:{version}"
+
+
 def test_workspace_and_datasets_shape_the_workflow(experiments: Kind, project_id: str, api: httpx.Client) -> None:
+    ref = _dataset_version(api, "imagenet")
     inputs = _inputs(
         project_id,
         workspace={"url": "https://github.com/acme/train.git", "ref": "main"},
-        datasets=[{"name": "imagenet", "ref": "dsabc:3"}],
+        datasets=[{"name": "imagenet", "ref": ref}],
     )
     ident, outputs = experiments.create(inputs)
     spec = _runs(api, ident)[0]["spec"]
     assert spec["jobs"]["clone"]["with"] == {"url": "https://github.com/acme/train.git", "ref": "main"}
     assert spec["jobs"]["train"]["needs"] == ["clone"]
-    assert spec["inputs"] == {"imagenet": {"type": "dataset", "with": {"ref": "dsabc:3"}}}
+    assert spec["inputs"] == {"imagenet": {"type": "dataset", "with": {"ref": ref}}}
+    # A job refers to a workflow input as workflow.inputs.<name>, to another job's output as <job>.outputs.<name>.
+    assert spec["jobs"]["train"]["inputs"] == {"repo": "clone.outputs.repo", "imagenet": "workflow.inputs.imagenet"}
     _, _, read_inputs = experiments.read(ident, outputs)
     assert read_inputs["workspace"] == inputs["workspace"] and read_inputs["datasets"] == inputs["datasets"]
     assert experiments.diff(ident, outputs, inputs).changes == "DIFF_NONE"
+
+
+def test_a_cancelled_run_reads_canceled_and_the_next_update_starts_a_new_one(
+    experiments: Kind, project_id: str, api: httpx.Client
+) -> None:
+    ident, state = experiments.create(_inputs(project_id, wait="none", env={"EMULATOR_RUN_SECONDS": "600"}))
+    api.post(f"/workflows/{ident}/runs/1/cancel").raise_for_status()
+    _, outputs, _ = experiments.read(ident, state)
+    assert outputs["phase"] == "Canceled" and outputs["runs"][0]["phase"] == "Canceled"
+    updated = experiments.update(ident, outputs, _inputs(project_id, wait="none", rerun="again"))
+    assert updated["runNumber"] == 2 and [r["number"] for r in updated["runs"]] == [1, 2]
+
+
+def test_secret_env_becomes_a_project_secret_and_a_rotation_starts_a_run(
+    experiments: Kind, project_id: str, api: httpx.Client
+) -> None:
+    inputs = _inputs(project_id, secretEnv={"WANDB_API_KEY": "wandb-canary-1"})
+    ident, state = experiments.create(inputs)
+    [run] = _runs(api, ident)
+    assert run["spec"]["jobs"]["train"]["env"]["WANDB_API_KEY"] == "secret:EXPERIMENT_TRAIN_WANDB_API_KEY"
+    assert "wandb-canary-1" not in str(run) and "wandb-canary-1" not in str(api.get(f"/workflows/{ident}").json())
+    names = [s["name"] for s in api.get(f"/projects/{project_id}/secrets").json()["items"]]
+    assert names == ["EXPERIMENT_TRAIN_WANDB_API_KEY"]
+    rotated = _inputs(project_id, secretEnv={"WANDB_API_KEY": "wandb-canary-2"})
+    assert experiments.diff(ident, state, rotated).changes == "DIFF_SOME"
+    outputs = experiments.update(ident, state, rotated)
+    assert outputs["runNumber"] == 2 and outputs["secretsRevision"] == 2
+    assert "wandb-canary-2" not in str(_runs(api, ident))
+    experiments.delete(ident, outputs)
+    assert api.get(f"/projects/{project_id}/secrets").json()["items"] == []

@@ -42,7 +42,9 @@ def test_dev_declares_exactly_its_resources_with_their_inputs_and_dependencies()
     assert train.dependencies == [_urn(monitor, "Project", "research")]
     api = monitor.by_name("Deployment", "api")
     assert api.inputs["projectId"] == "research-id" and api.inputs["modelId"] == "train-model"
-    assert api.inputs["env"] == {"LOG_LEVEL": "debug", "HF_TOKEN": "hf_dev_token_123"}
+    # A value from secret config goes to secretEnv (a Paperspace project secret), never into env.
+    assert api.inputs["env"] == {"LOG_LEVEL": "debug"}
+    assert api.inputs["secretEnv"] == {"HF_TOKEN": "hf_dev_token_123"}
     assert api.inputs["command"] == ["uvicorn", "app:app", "--host", "0.0.0.0", "--port", "8000"]
     assert api.dependencies == sorted([_urn(monitor, "Project", "research"), _urn(monitor, "Experiment", "train")])
 
@@ -50,7 +52,7 @@ def test_dev_declares_exactly_its_resources_with_their_inputs_and_dependencies()
 def test_secret_config_stays_secret_and_other_values_do_not() -> None:
     monitor = run_program("dev", secret_config=DEV_SECRETS)
     api = monitor.by_name("Deployment", "api")
-    assert api.is_secret("env", "HF_TOKEN")
+    assert api.is_secret("secretEnv", "HF_TOKEN")
     assert not api.is_secret("env", "LOG_LEVEL")
     for registration in monitor.registrations:
         if registration.name != "api":
@@ -69,7 +71,7 @@ def test_prod_declares_both_projects_and_both_deployments() -> None:
     api = monitor.by_name("Deployment", "api")
     assert api.inputs["name"] == "resnet50-api" and api.inputs["projectId"] == "serving-id"
     assert api.inputs["env"]["HF_TOKEN"] == "secret:HF_TOKEN"  # a Paperspace secret reference, not a value
-    assert api.is_secret("env", "SENTRY_DSN") and not api.is_secret("env", "HF_TOKEN")
+    assert api.is_secret("secretEnv", "SENTRY_DSN") and not api.is_secret("env", "HF_TOKEN")
     assert api.inputs["autoscaling"]["maxReplicas"] == 6
     batch = monitor.by_name("Deployment", "batch")
     assert batch.inputs["enabled"] is False and "modelId" not in batch.inputs
