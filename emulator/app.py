@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Router
 
+from .clock import Clock
 from .control import Control, RateLimiter
 from .errors import ApiError
 from .gate import Gate
@@ -53,4 +54,5 @@ def build_app(settings: Settings, store: Store) -> Gate:
     app.state.settings = settings
     app.state.store = store
     app.state.control = control
+    app.state.clock = Clock()
     return Gate(app, Router(routes=routes), settings, control)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 DEFAULT_API_KEY = "emulator-dev-key"
@@ -17,12 +16,3 @@ class Settings:
     time_scale: float = 1.0
     # Requests per second per key; None means unlimited.
     rate_limit: int | None = None
-
-    def seconds(self, simulated: float) -> float:
-        """Real seconds that a simulated duration takes under the time scale."""
-        return simulated * self.time_scale
-
-
-def now() -> float:
-    """Wall-clock time; every lifecycle is derived from stored timestamps and this, so restarts are safe."""
-    return time.time()

@@ -8,7 +8,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from ..clock import Clock, iso
 from ..control import Control, FaultPlan
+from ..errors import Issue, bad_request
 from ..store import Store
 from ..validation import require_valid
 from .common import json_object, reply
@@ -53,7 +55,28 @@ async def reset(request: Request) -> JSONResponse:
     control = _control(request)
     control.stats.clear()
     control.faults = None
+    _clock(request).reset()
     return reply({"reset": True})
+
+
+def _clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+async def get_clock(request: Request) -> JSONResponse:
+    return reply({"now": iso(_clock(request).now())})
+
+
+async def advance_clock(request: Request) -> JSONResponse:
+    """Move the clock forward: every run, deployment and timeout sees the time pass at once."""
+    body = await json_object(request)
+    seconds = body.get("advanceSeconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 10 * 365 * 86400:
+        raise bad_request(
+            "invalid clock change", [Issue("advanceSeconds", "must be a number of seconds from 0 to ten years")]
+        )
+    return reply({"now": iso(_clock(request).advance(float(seconds)))})
 
 
 _KINDS = ("project", "deployment", "spec", "workflow", "run", "model", "secret", "dataset", "datasetVersion")
@@ -64,4 +87,6 @@ routes = [
     Route("/_emulator/faults", clear_faults, methods=["DELETE"]),
     Route("/_emulator/stats", stats, methods=["GET"]),
     Route("/_emulator/reset", reset, methods=["POST"]),
+    Route("/_emulator/clock", get_clock, methods=["GET"]),
+    Route("/_emulator/clock", advance_clock, methods=["POST"]),
 ]

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from ..errors import ApiError, Issue, bad_request, not_found
-from ..settings import Settings, now
+from ..settings import Settings
 from ..store import Record, Store
 
 # Request bodies may nest at most this deep (the emulator's limit; Paperspace documents none).
@@ -34,7 +34,9 @@ class Context:
 
 def context(request: Request) -> Context:
     # The gate (emulator.gate) authenticated the key and put its team in the request state.
-    return Context(request.app.state.store, request.app.state.settings, request.state.team, now())
+    return Context(
+        request.app.state.store, request.app.state.settings, request.state.team, request.app.state.clock.now()
+    )
 
 
 async def json_object(request: Request) -> dict[str, Any]:

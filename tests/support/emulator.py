@@ -45,6 +45,11 @@ class EmulatorProcess:
         with self.admin() as admin:
             admin.post("/reset").raise_for_status()
 
+    def advance(self, seconds: float) -> None:
+        """Move the emulator's clock forward (runs, readiness and instance states follow at once)."""
+        with self.admin() as admin:
+            admin.post("/clock", json={"advanceSeconds": seconds}).raise_for_status()
+
     def stop(self) -> None:
         stop_process(self.process)
 
