@@ -49,8 +49,10 @@ class GradientClient:
         *,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.retry = retry or RetryPolicy()
+        self._sleep = sleep  # the wait between attempts: a seam, so tests of retries need not wait
         self._jitter = wait_random_exponential(multiplier=self.retry.initial_wait, max=self.retry.max_wait)
         self._http = httpx.Client(
             base_url=settings.api_url + "/",
@@ -88,6 +90,7 @@ class GradientClient:
             wait=self._wait,
             stop=stop_after_attempt(self.retry.max_attempts) | stop_before_delay(self.retry.max_seconds),
             before_sleep=self._log_retry,
+            sleep=self._sleep,
             reraise=True,
         ):
             with attempt:

@@ -1,0 +1,189 @@
+"""The lifecycles in process, against the fake API and a fake clock: what starts a run, what a wait concludes
+from each phase, timeouts, cleanup after a failed create, and secrets. Nothing here waits on the wall clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gradient_provider.lifecycles.base import OperationFailedError
+from gradient_provider.lifecycles.deployment import DeploymentLifecycle
+from gradient_provider.lifecycles.experiment import ExperimentLifecycle, run_key
+from gradient_provider.lifecycles.project import ProjectLifecycle
+
+from .fakes import FakeApi, FakeClock
+
+POLL = 5.0
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def api(clock: FakeClock) -> FakeApi:
+    return FakeApi(clock)
+
+
+def _experiment(api: FakeApi, clock: FakeClock) -> ExperimentLifecycle:
+    return ExperimentLifecycle(api, POLL, clock)
+
+
+def _deployment(api: FakeApi, clock: FakeClock) -> DeploymentLifecycle:
+    return DeploymentLifecycle(api, POLL, clock)
+
+
+def _training(project_id: str, **overrides: Any) -> dict[str, Any]:
+    inputs, problems = ExperimentLifecycle.check(
+        {
+            "projectId": project_id,
+            "name": "train",
+            "image": "pytorch/pytorch:2.3.0",
+            "command": "python train.py",
+            "machineType": "A4000",
+            "model": {"name": "resnet50"},
+            **overrides,
+        }
+    )
+    assert problems == []
+    return inputs
+
+
+def _serving(project_id: str, **overrides: Any) -> dict[str, Any]:
+    inputs, problems = DeploymentLifecycle.check(
+        {"projectId": project_id, "name": "api", "image": "app:1", "machineType": "C4", **overrides}
+    )
+    assert problems == []
+    return inputs
+
+
+# -- experiments: which change starts a run --------------------------------------------------------------
+
+
+def test_create_runs_once_and_waits_on_the_fake_clock(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    created = _experiment(api, clock).create(_training(project))
+    assert created.outputs["runNumber"] == 1 and created.outputs["phase"] == "Succeeded"
+    assert created.outputs["modelId"] == api.runs[created.id][0].models["create-model"]
+    assert clock.slept == [POLL, POLL], "polled every poll interval until the 10 s run ended"
+
+
+def test_an_update_that_changes_nothing_run_affecting_starts_no_run(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    lifecycle = _experiment(api, clock)
+    state = lifecycle.create(_training(project)).outputs
+    outputs = lifecycle.update(state["workflowId"], state, _training(project, timeoutSeconds=60))
+    assert api.calls.count("start_run") == 1 and outputs["timeoutSeconds"] == 60
+
+
+def test_each_run_affecting_change_starts_exactly_one_run(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    lifecycle = _experiment(api, clock)
+    state = lifecycle.create(_training(project)).outputs
+    for change in ({"command": "python train.py --lr 1"}, {"rerun": "2"}, {"env": {"A": "1"}}):
+        news = _training(project, **change)
+        assert lifecycle.diff(state, news).starts_run
+        state = lifecycle.update(state["workflowId"], state, news)
+    assert api.calls.count("start_run") == 4 and [r["number"] for r in state["runs"]] == [1, 2, 3, 4]
+
+
+def test_a_create_after_a_failed_run_adopts_the_workflow_and_runs_again(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    api.run_outcome, api.run_message = "Failed", "job 'train' failed: exited with code 1"
+    with pytest.raises(OperationFailedError, match=r"run 1 ended Failed: job 'train' failed: exited with code 1"):
+        _experiment(api, clock).create(_training(project))
+    api.run_outcome = "Succeeded"
+    created = _experiment(api, clock).create(_training(project))
+    assert api.calls.count("create_workflow") == 1 and created.outputs["runNumber"] == 2
+
+
+@pytest.mark.parametrize("phase", ["Failed", "Error", "Canceled", "Omitted"])
+def test_every_phase_that_is_neither_going_nor_won_fails_the_wait(api: FakeApi, clock: FakeClock, phase: str) -> None:
+    project = api.create_project("P").id
+    api.run_outcome = phase
+    with pytest.raises(OperationFailedError, match=f"ended {phase}"):
+        _experiment(api, clock).create(_training(project))
+
+
+def test_a_run_that_outlasts_the_timeout_fails_naming_timeout_seconds(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    api.run_seconds = 10_000
+    with pytest.raises(OperationFailedError, match=r"gave up after 60 s \(timeoutSeconds\); last state: Running"):
+        _experiment(api, clock).create(_training(project, timeoutSeconds=60))
+    assert sum(clock.slept) <= 60
+
+
+def test_wait_none_and_started_return_without_the_run_ending(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    api.run_seconds = 10_000
+    none = _experiment(api, clock).create(_training(project, name="a", wait="none"))
+    started = _experiment(api, clock).create(_training(project, name="b", wait="started"))
+    assert none.outputs["phase"] == "Running" and started.outputs["phase"] == "Running"
+    assert none.outputs["modelId"] is None
+
+
+def test_the_run_key_proves_nothing_about_secret_values() -> None:
+    base = _training("pr1", secretEnv={"TOKEN": "guess-me"})
+    other = _training("pr1", secretEnv={"TOKEN": "something-else"})
+    assert run_key(base, 1) == run_key(other, 1), "same names and revision: same key, whatever the values"
+    assert run_key(base, 1) != run_key(base, 2)
+
+
+def test_a_secret_rotation_updates_the_secret_and_starts_a_run(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    lifecycle = _experiment(api, clock)
+    state = lifecycle.create(_training(project, secretEnv={"TOKEN": "one"})).outputs
+    assert api.secrets == {(project, "EXPERIMENT_TRAIN_TOKEN"): "one"}
+    state = lifecycle.update(state["workflowId"], state, _training(project, secretEnv={"TOKEN": "two"}))
+    assert api.secrets == {(project, "EXPERIMENT_TRAIN_TOKEN"): "two"} and state["secretsRevision"] == 2
+    assert api.calls.count("start_run") == 2
+    assert "two" not in str(api.runs[state["workflowId"]][-1].spec)
+
+
+# -- deployments ----------------------------------------------------------------------------------------
+
+
+def test_a_deployment_that_never_becomes_ready_fails_at_its_deadline_and_is_removed(
+    api: FakeApi, clock: FakeClock
+) -> None:
+    project = api.create_project("P").id
+    api.ready_seconds = None
+    with pytest.raises(OperationFailedError, match=r"(?s)gave up after 30 s \(timeoutSeconds\).*was deleted again"):
+        _deployment(api, clock).create(_serving(project, timeoutSeconds=30, secretEnv={"KEY": "v"}))
+    assert api.deployments == {} and api.secrets == {}, "a failed create leaves nothing behind"
+
+
+def test_crashing_instances_fail_fast_without_waiting_for_the_deadline(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    api.instance_error = "CrashLoopBackOff: exit 1"
+    with pytest.raises(OperationFailedError, match="instance i1 errored: CrashLoopBackOff: exit 1"):
+        _deployment(api, clock).create(_serving(project))
+    assert clock.slept == []
+
+
+def test_a_dropped_secret_is_deleted_only_after_the_new_spec_is_live(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    lifecycle = _deployment(api, clock)
+    state = lifecycle.create(_serving(project, secretEnv={"KEY": "v"})).outputs
+    api.calls.clear()
+    lifecycle.update(state["deploymentId"], state, _serving(project))
+    assert api.calls == ["upsert_deployment", "delete_secret DEPLOYMENT_API_KEY"]
+
+
+def test_a_local_only_change_makes_no_call(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    lifecycle = _deployment(api, clock)
+    state = lifecycle.create(_serving(project)).outputs
+    api.calls.clear()
+    outputs = lifecycle.update(state["deploymentId"], state, _serving(project, wait="none"))
+    assert api.calls == [] and outputs["wait"] == "none"
+
+
+def test_project_rename_is_one_call(api: FakeApi, clock: FakeClock) -> None:
+    lifecycle = ProjectLifecycle(api, POLL, clock)
+    created = lifecycle.create({"name": "A"})
+    api.calls.clear()
+    lifecycle.update(created.id, created.outputs, {"name": "B"})
+    assert api.calls == ["rename_project"] and api.projects[created.id] == "B"
