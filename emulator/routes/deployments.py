@@ -22,7 +22,7 @@ from .projects import get_project
 
 # The cluster label of every endpoint (real ones look like d<hex>.clg07azjl.paperspacegradient.com).
 ENDPOINT_CLUSTER = "clemulatr"
-ENDPOINT_DOMAIN = "paperspacegradient.com"
+ENDPOINT_DOMAIN = "paperspacegradient.invalid"  # the observed shape, under a reserved domain
 MAX_READY_SECONDS = 1_000_000
 # The config schema to check, by apiVersion (deployments-upsert: DeploymentSpecV0alpha0/V0alpha1/V1).
 _SCHEMA_OF_VERSION = {"v0alpha0": "v0alpha0", "v0alpha1": "v0alpha1", "v1": "v1", "latest": "v1"}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
-from .errors import ConflictError, NotFoundError
+from .errors import ConflictError, GradientApiError, NotFoundError
 from .http import GradientClient
 from .models import Deployment, DeploymentRun, Model, Project, Workflow, WorkflowRun
 
@@ -97,13 +98,21 @@ class PaperspaceApi:
     def get_run(self, workflow_id: str, number: int) -> WorkflowRun:
         return WorkflowRun.from_json(self.client.request("GET", f"/workflows/{workflow_id}/runs/{number}"))
 
-    def start_run(self, workflow_id: str, spec: dict[str, Any]) -> WorkflowRun:
+    def start_run(
+        self,
+        workflow_id: str,
+        spec: dict[str, Any],
+        matches: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> WorkflowRun:
+        """Start a run. After an ambiguous failure a run newer than every run seen before whose spec ``matches``
+        (by default: equals ours; the server may fill defaults in, so callers pass what identifies theirs) is
+        taken as the one the lost attempt started."""
         last = max((run.number for run in self.list_runs(workflow_id)), default=0)
+        same = matches or (lambda live: live == spec)
 
         def recover() -> dict[str, Any] | None:
-            # A run started by the lost attempt is newer than every run seen before and has our spec.
-            fresh = [r for r in self.list_runs(workflow_id) if r.number > last and r.spec == spec]
-            return {"id": fresh[-1].number, "uuid": fresh[-1].uuid, "spec": spec} if fresh else None
+            fresh = [r for r in self.list_runs(workflow_id) if r.number > last and same(r.spec)]
+            return {"id": fresh[-1].number, "uuid": fresh[-1].uuid, "spec": fresh[-1].spec} if fresh else None
 
         return WorkflowRun.from_json(
             self.client.request("POST", f"/workflows/{workflow_id}/runs", body={"spec": spec}, recover=recover)
@@ -117,15 +126,21 @@ class PaperspaceApi:
     # -- project secrets ---------------------------------------------------------------------------------
 
     def put_secret(self, project_id: str, name: str, value: str) -> None:
-        """Set a project secret, creating it when it does not exist. The value is never logged or returned."""
+        """Set a project secret, creating it when it does not exist. The value is never logged or returned, and
+        an API error about it loses its message and issues (a validation message may quote the value)."""
         path = f"/projects/{project_id}/secrets"
         try:
-            self.client.request("PATCH", f"{path}/{name}", body={"value": value})
-        except NotFoundError:
             try:
-                self.client.request("POST", path, body={"name": name, "value": value}, idempotent=True)
-            except ConflictError:  # made meanwhile (a lost response, a concurrent up): set it
                 self.client.request("PATCH", f"{path}/{name}", body={"value": value})
+            except NotFoundError:
+                try:
+                    self.client.request("POST", path, body={"name": name, "value": value}, idempotent=True)
+                except ConflictError:  # made meanwhile (a lost response, a concurrent up): set it
+                    self.client.request("PATCH", f"{path}/{name}", body={"value": value})
+        except GradientApiError as error:
+            error.message = f"the API refused secret {name} (its message is withheld: it may quote the value)"
+            error.issues = []
+            raise
 
     def delete_secret(self, project_id: str, name: str) -> None:
         with contextlib.suppress(NotFoundError):

@@ -24,8 +24,7 @@ RUN_PHASES = (
     "Omitted",
     "Canceled",
 )
-ACTIVE_RUN_PHASES = frozenset({"Initializing", "Submitting", "Pending", "Running"})
-FAILED_RUN_PHASES = frozenset({"Failed", "Error", "Canceled"})
+FAILED_RUN_PHASES = frozenset({"Failed", "Error", "Canceled", "Skipped", "Omitted"})
 _PHASE_SPELLING = {phase.lower(): phase for phase in RUN_PHASES} | {"cancelled": "Canceled"}
 
 
@@ -161,13 +160,15 @@ class WorkflowRun:
     jobs: dict[str, JobStatus]
 
     @property
-    def active(self) -> bool:
-        return self.phase in ACTIVE_RUN_PHASES
+    def failed(self) -> bool:
+        """Ended without success. v1 types the phase as a free string: one it does not list is not a failure."""
+        return self.phase in FAILED_RUN_PHASES
 
     @property
-    def failed(self) -> bool:
-        """Ended without success: Failed, Error, Canceled, or any other phase that is neither going on nor won."""
-        return not self.active and self.phase != "Succeeded"
+    def active(self) -> bool:
+        """Still going: Initializing, Submitting, Pending, Running, or a phase v1 does not list (a wait on it is
+        bounded by timeoutSeconds, never concluded from a guess)."""
+        return self.phase != "Succeeded" and not self.failed
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> WorkflowRun:

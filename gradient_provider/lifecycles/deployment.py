@@ -6,7 +6,7 @@ import contextlib
 import logging
 from typing import Any
 
-from ..client import NotFoundError
+from ..client import GradientApiError, NotFoundError
 from ..client.models import Deployment, DeploymentRun
 from . import secret_env
 from .base import Created, Lifecycle, Observed, OperationFailedError
@@ -188,6 +188,7 @@ TABLE = FieldTable(
         "readyReplicas": "replicas ready at the last observation",
         "status": "pending, applied, ready, disabled or failed",
         secret_env.REVISION_OUTPUT: "how many times the secret env values changed (rolls the replicas)",
+        secret_env.RETIRED_OUTPUT: "project secrets no longer referred to, deleted once the new spec is ready",
     },
 )
 
@@ -246,7 +247,7 @@ def inputs_from_config(project_id: str, config: dict[str, Any], state: dict[str,
         "replicas": int(resources.get("replicas", 1)),
     }
     env = {item["name"]: item["value"] for item in config.get("env") or [] if "name" in item}
-    raw_revision = str(env.pop(secret_env.REVISION_ENV, "0"))
+    raw_revision = str(env.pop(secret_env.REVISION_ENV, state.get(secret_env.REVISION_OUTPUT) or 0))
     revision = int(raw_revision) if raw_revision.isdigit() else 0
     known_secrets = state.get(secret_env.FIELD) or {}
     refs = secret_env.references(KIND, str(config.get("name")), known_secrets)
@@ -297,38 +298,42 @@ class DeploymentLifecycle(Lifecycle):
 
     def create(self, inputs: dict[str, Any]) -> Created:
         existing = self.api.find_deployment(inputs["projectId"], inputs["name"])
-        existed = existing is not None
+        previous: dict[str, Any] = {}
         if existing is not None:
             log.info("deployment %r: adopting the existing deployment %s of that name", inputs["name"], existing.id)
-        revision = secret_env.next_revision({}, inputs)
-        secret_env.sync(self.api, KIND, inputs["projectId"], {}, inputs)
+            live = existing.latest_spec.data if existing.latest_spec else {}
+            previous[secret_env.REVISION_OUTPUT] = inputs_from_config(existing.project_id, live, {})[1]
+        # Adopting: one more than the revision it runs, so a changed secret value restarts its replicas.
+        revision = secret_env.next_revision(previous, inputs)
+        synced = secret_env.sync(self.api, KIND, inputs["projectId"], {}, inputs)
         try:
             deployment_id = self.api.upsert_deployment(inputs["projectId"], build_config(inputs, revision))
         except Exception:
-            if not existed:
-                secret_env.delete_all(self.api, KIND, inputs)
+            self._forget_secrets(inputs, synced, adopted=existing is not None)
             raise
         try:
-            return Created(deployment_id, self._settle(deployment_id, inputs, revision))
+            return Created(deployment_id, self._settle(deployment_id, inputs, revision, []))
         except Exception as error:
-            if existed:
+            if existing is not None:
                 raise
             # Pulumi records nothing for a failed create: remove what this create made, so nothing is orphaned.
             with contextlib.suppress(NotFoundError):
                 self.api.delete_deployment(deployment_id)
-            secret_env.delete_all(self.api, KIND, inputs)
+            self._forget_secrets(inputs, synced, adopted=False)
             raise OperationFailedError(f"{error}\nThe new deployment {deployment_id} was deleted again.") from error
 
     def update(self, ident: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         revision = secret_env.next_revision(olds, news)
+        retired = list(olds.get(secret_env.RETIRED_OUTPUT) or [])
         if not self.diff(olds, news).touches_api:
-            return {**olds, **news, secret_env.REVISION_OUTPUT: revision}
-        stale = secret_env.sync(self.api, KIND, news["projectId"], olds, news)
-        self.api.upsert_deployment(news["projectId"], build_config(news, revision), deployment_id=ident)
-        outputs = self._settle(ident, news, revision)
-        for name in stale:  # only now: the spec that referred to them is replaced
-            self.api.delete_secret(news["projectId"], name)
-        return outputs
+            return {**olds, **news, secret_env.REVISION_OUTPUT: revision, secret_env.RETIRED_OUTPUT: retired}
+        synced = secret_env.sync(self.api, KIND, news["projectId"], olds, news)
+        try:
+            self.api.upsert_deployment(news["projectId"], build_config(news, revision), deployment_id=ident)
+            return self._settle(ident, news, revision, retired + synced.retired)
+        except Exception:
+            synced.undo(self.api)  # Pulumi keeps the old state: so does Paperspace, as far as secrets go
+            raise
 
     def read(self, ident: str, state: dict[str, Any]) -> Observed | None:
         try:
@@ -339,15 +344,24 @@ class DeploymentLifecycle(Lifecycle):
         config = deployment.latest_spec.data if deployment.latest_spec else {}
         live, revision = inputs_from_config(deployment.project_id, config, state)
         inputs = self.table.with_defaults({**live, **{k: state[k] for k in _LOCAL_ONLY if k in state}})
-        return Observed(ident, self._outputs(inputs, deployment, runs, revision), inputs)
+        retired = list(state.get(secret_env.RETIRED_OUTPUT) or [])
+        return Observed(ident, self._outputs(inputs, deployment, runs, revision, retired), inputs)
 
     def delete(self, ident: str, state: dict[str, Any]) -> None:
         with contextlib.suppress(NotFoundError):
             self.api.delete_deployment(ident)
         secret_env.delete_all(self.api, KIND, state)
 
-    def _settle(self, deployment_id: str, inputs: dict[str, Any], revision: int) -> dict[str, Any]:
-        """Wait as the inputs ask, failing fast on errored instances; return every output."""
+    def _forget_secrets(self, inputs: dict[str, Any], synced: secret_env.Sync, *, adopted: bool) -> None:
+        with contextlib.suppress(GradientApiError):
+            if adopted:
+                synced.undo(self.api)
+            else:
+                secret_env.delete_all(self.api, KIND, inputs)
+
+    def _settle(self, deployment_id: str, inputs: dict[str, Any], revision: int, retired: list[str]) -> dict[str, Any]:
+        """Wait as the inputs ask, failing fast on errored instances; return every output. Retired secrets are
+        deleted once the deployment is ready on the new spec (no old replica can need them any more)."""
         what = f"deployment {inputs['name']!r} ({deployment_id})"
         wait: str = inputs["wait"]
 
@@ -365,11 +379,13 @@ class DeploymentLifecycle(Lifecycle):
             return done, f"{status}: {detail}", latest
 
         deployment, runs = self.wait_for(what, probe, inputs["timeoutSeconds"])
-        return self._outputs(inputs, deployment, runs, revision)
+        settled = observe(deployment, runs)[0] in ("ready", "disabled")
+        kept = secret_env.retire(self.api, inputs["projectId"], retired, now=settled)
+        return self._outputs(inputs, deployment, runs, revision, kept)
 
     @staticmethod
     def _outputs(
-        inputs: dict[str, Any], deployment: Deployment, runs: list[DeploymentRun], revision: int
+        inputs: dict[str, Any], deployment: Deployment, runs: list[DeploymentRun], revision: int, retired: list[str]
     ) -> dict[str, Any]:
         status, ready, _ = observe(deployment, runs)
         return {
@@ -380,4 +396,5 @@ class DeploymentLifecycle(Lifecycle):
             "readyReplicas": ready,
             "status": status,
             secret_env.REVISION_OUTPUT: revision,
+            secret_env.RETIRED_OUTPUT: retired,
         }

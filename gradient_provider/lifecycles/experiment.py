@@ -14,11 +14,12 @@ is kept in state and every run carries its own spec.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from typing import Any
 
-from ..client import NotFoundError
+from ..client import GradientApiError, NotFoundError
 from ..client.models import Workflow, WorkflowRun
 from . import secret_env
 from .base import Created, Lifecycle, Observed, OperationFailedError, log
@@ -28,6 +29,7 @@ RUN_KEY_ENV = "GRADIENT_STACKS_RUN_KEY"
 HELPER_INSTANCE_TYPE = "C4"  # the git checkout and the model registration need no GPU
 TRAIN_JOB, CLONE_JOB, MODEL_JOB = "train", "clone", "create-model"
 MODEL_OUTPUT = "model-id"
+DEFAULT_MODEL_PATH = "/outputs/model"
 KIND = "EXPERIMENT"  # prefix of its project secrets' names
 _STRING = {"type": "string", "minLength": 1}
 
@@ -119,6 +121,7 @@ TABLE = FieldTable(
             },
             "Register the job's output directory (`path`, default /outputs/model) as a model named `name`, through "
             "a `create-model@v1` job.",
+            normalize=lambda model: {**model, "path": model.get("path") or DEFAULT_MODEL_PATH},
         ),
         secret_env.FIELD: secret_env.field_rule(Policy.NEW_RUN, Risk.RETRAIN),
         "rerun": FieldRule(
@@ -144,6 +147,7 @@ TABLE = FieldTable(
         "modelId": "the newest model registered under `model.name`",
         "runs": "every run: number, specHash, phase",
         secret_env.REVISION_OUTPUT: "how many times the secret env values changed (each change starts a run)",
+        secret_env.RETIRED_OUTPUT: "project secrets no longer referred to, deleted once no run can use them",
     },
 )
 
@@ -162,7 +166,7 @@ def run_key(inputs: dict[str, Any], secrets_revision: int) -> str:
 
 def model_output(path: str | None) -> str:
     """The training job's output that holds the model: /outputs/<name> is the output <name>."""
-    return (path or "/outputs/model").removeprefix("/outputs/")
+    return (path or DEFAULT_MODEL_PATH).removeprefix("/outputs/")
 
 
 def build_spec(inputs: dict[str, Any], secrets_revision: int = 0) -> dict[str, Any]:
@@ -267,23 +271,38 @@ class ExperimentLifecycle(Lifecycle):
         if adopted:
             log.info("experiment %r: adopting the existing workflow %s of that name", inputs["name"], adopted[0].id)
         revision = secret_env.next_revision({}, inputs)
-        secret_env.sync(self.api, KIND, inputs["projectId"], {}, inputs)
-        workflow = (
-            adopted[0]
-            if adopted
-            else self.api.create_workflow(inputs["projectId"], inputs["name"], build_spec(inputs, revision))
-        )
-        return Created(workflow.id, self._ensure_run(workflow, inputs, revision))
+        synced = secret_env.sync(self.api, KIND, inputs["projectId"], {}, inputs)
+        workflow: Workflow | None = adopted[0] if adopted else None
+        try:
+            if workflow is None:
+                workflow = self.api.create_workflow(inputs["projectId"], inputs["name"], build_spec(inputs, revision))
+            return Created(workflow.id, self._ensure_run(workflow, inputs, revision, []))
+        except Exception:
+            if not adopted:
+                self._forget(workflow, inputs, synced)
+            raise
+
+    def _forget(self, workflow: Workflow | None, inputs: dict[str, Any], synced: secret_env.Sync) -> None:
+        """After a failed create: when no run was started, nothing of it is worth keeping. A started run is kept
+        (with its workflow and secrets): its history explains the failure, and the next `up` adopts it."""
+        with contextlib.suppress(GradientApiError):
+            if workflow is not None and self.api.list_runs(workflow.id):
+                return
+            if workflow is not None:
+                self.api.delete_workflow(workflow.id)
+            synced.undo(self.api)
 
     def update(self, ident: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         revision = secret_env.next_revision(olds, news)
+        retired = list(olds.get(secret_env.RETIRED_OUTPUT) or [])
         if not self.diff(olds, news).starts_run:
-            return {**olds, **news, secret_env.REVISION_OUTPUT: revision}
-        stale = secret_env.sync(self.api, KIND, news["projectId"], olds, news)
-        outputs = self._ensure_run(self.api.get_workflow(ident), news, revision)
-        for name in stale:
-            self.api.delete_secret(news["projectId"], name)
-        return outputs
+            return {**olds, **news, secret_env.REVISION_OUTPUT: revision, secret_env.RETIRED_OUTPUT: retired}
+        synced = secret_env.sync(self.api, KIND, news["projectId"], olds, news)
+        try:
+            return self._ensure_run(self.api.get_workflow(ident), news, revision, retired + synced.retired)
+        except Exception:
+            synced.undo(self.api)  # Pulumi keeps the old state: so does Paperspace, as far as secrets go
+            raise
 
     def read(self, ident: str, state: dict[str, Any]) -> Observed | None:
         try:
@@ -295,7 +314,8 @@ class ExperimentLifecycle(Lifecycle):
         kept = {key: state[key] for key in _KEPT_FROM_STATE if key in state}
         inputs = self.table.with_defaults({**inputs_from_spec(workflow, live_spec, state), **kept})
         revision = int(state.get(secret_env.REVISION_OUTPUT) or 0)
-        return Observed(ident, self._outputs(workflow, runs, inputs, revision), inputs)
+        retired = list(state.get(secret_env.RETIRED_OUTPUT) or [])
+        return Observed(ident, self._outputs(workflow, runs, inputs, revision, retired), inputs)
 
     def delete(self, ident: str, state: dict[str, Any]) -> None:
         try:
@@ -307,16 +327,29 @@ class ExperimentLifecycle(Lifecycle):
             pass
         secret_env.delete_all(self.api, KIND, state)
 
-    def _ensure_run(self, workflow: Workflow, inputs: dict[str, Any], revision: int) -> dict[str, Any]:
-        """Start a run for the inputs, unless the latest run already is one (still going or succeeded); wait."""
+    def _ensure_run(
+        self, workflow: Workflow, inputs: dict[str, Any], revision: int, retired: list[str]
+    ) -> dict[str, Any]:
+        """Start a run for the inputs, unless the latest run already is one (still going or succeeded); wait.
+
+        A new run supersedes older ones still going (they would train and register a stale model): they are
+        canceled first. Retired secrets are deleted once no run that could use them is active.
+        """
         spec = build_spec(inputs, revision)
+        key = spec_key(spec)
         runs = self.api.list_runs(workflow.id)
         latest = runs[-1] if runs else None
-        if latest is None or spec_key(latest.spec) != spec_key(spec) or latest.failed:
-            latest = self.api.start_run(workflow.id, spec)
-            runs.append(latest)
+        if latest is None or spec_key(latest.spec) != key or latest.failed:
+            for run in runs:
+                if run.active:
+                    log.info("experiment %r: canceling run %d, superseded by a new one", workflow.name, run.number)
+                    self.api.cancel_run(workflow.id, run.number)
+            latest = self.api.start_run(workflow.id, spec, matches=lambda live: spec_key(live) == key)
+            runs = [*runs, latest]
         runs[-1] = self._wait(workflow, latest, inputs)
-        return self._outputs(workflow, runs, inputs, revision)
+        idle = not runs[-1].active and not any(run.active for run in runs[:-1])
+        kept = secret_env.retire(self.api, inputs["projectId"], retired, now=idle)
+        return self._outputs(workflow, runs, inputs, revision, kept)
 
     def _wait(self, workflow: Workflow, run: WorkflowRun, inputs: dict[str, Any]) -> WorkflowRun:
         what = f"experiment {workflow.name!r} ({workflow.id}) run {run.number}"
@@ -334,7 +367,7 @@ class ExperimentLifecycle(Lifecycle):
         return self.wait_for(what, probe, inputs["timeoutSeconds"])
 
     def _outputs(
-        self, workflow: Workflow, runs: list[WorkflowRun], inputs: dict[str, Any], revision: int
+        self, workflow: Workflow, runs: list[WorkflowRun], inputs: dict[str, Any], revision: int, retired: list[str]
     ) -> dict[str, Any]:
         latest = runs[-1] if runs else None
         return {
@@ -347,15 +380,20 @@ class ExperimentLifecycle(Lifecycle):
             "modelId": self._model_id(runs, inputs),
             "runs": [{"number": r.number, "specHash": spec_key(r.spec), "phase": r.phase} for r in runs],
             secret_env.REVISION_OUTPUT: revision,
+            secret_env.RETIRED_OUTPUT: retired,
         }
 
     def _model_id(self, runs: list[WorkflowRun], inputs: dict[str, Any]) -> str | None:
+        """The model registered under ``model.name``: from the newest succeeded run that registered that name,
+        else the newest model of that name in the project (e.g. after the run history was lost)."""
         if not inputs.get("model"):
             return None
+        name = inputs["model"]["name"]
         for run in reversed(runs):
-            if run.phase == "Succeeded" and (found := model_id_of(run)):
+            registered = ((run.spec.get("jobs") or {}).get(MODEL_JOB) or {}).get("with") or {}
+            if run.phase == "Succeeded" and registered.get("name") == name and (found := model_id_of(run)):
                 return found
-        named = [m for m in self.api.list_models(inputs["projectId"]) if m.name == inputs["model"]["name"]]
+        named = [m for m in self.api.list_models(inputs["projectId"]) if m.name == name]
         return max(named, key=lambda m: m.dt_created).id if named else None
 
 

@@ -6,7 +6,7 @@ the README's field reference and the review plan all read it; nothing restates i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -41,6 +41,12 @@ class FieldRule:
     default: Any = None  # filled in by check when the field is absent
     required: bool = False
     provider_only: bool = False  # set by the program from other stack-file fields; not written in stack files
+    # The value's canonical form for comparing old and new (nested defaults filled in), so that a value written
+    # out in full and the same value left to its defaults are no change.
+    normalize: Callable[[Any], Any] | None = None
+
+    def canonical(self, value: Any) -> Any:
+        return self.normalize(value) if self.normalize is not None and value is not None else value
 
 
 def waiting_rules(modes: list[str], what: str, timeout_default: int, timeout_max: int) -> dict[str, FieldRule]:
@@ -122,6 +128,10 @@ def contains_unknown(value: Any) -> bool:
 def diff_inputs(table: FieldTable, olds: Mapping[str, Any], news: Mapping[str, Any]) -> InputDiff:
     """Which declared fields differ (defaults applied on both sides; an unknown value counts as changed)."""
     old, new = table.with_defaults(olds), table.with_defaults(news)
-    changed = tuple(name for name in table.fields if contains_unknown(new.get(name)) or old.get(name) != new.get(name))
+    changed = tuple(
+        name
+        for name, rule in table.fields.items()
+        if contains_unknown(new.get(name)) or rule.canonical(old.get(name)) != rule.canonical(new.get(name))
+    )
     replaces = tuple(name for name in changed if table.fields[name].policy is Policy.REPLACE)
     return InputDiff(changed, replaces, table)

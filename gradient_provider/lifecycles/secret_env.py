@@ -11,15 +11,19 @@ experiment's run key includes it, so a rotation starts a new run. The counter sa
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from ..client import PaperspaceApi
+from ..client import GradientApiError, PaperspaceApi
 from .policy import FieldRule, Policy, Risk
 
 FIELD = "secretEnv"
 REVISION_OUTPUT = "secretsRevision"
+RETIRED_OUTPUT = "retiredSecrets"
 REVISION_ENV = "GRADIENT_STACKS_SECRETS_REVISION"
 _ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -36,8 +40,12 @@ def field_rule(policy: Policy, risk: Risk) -> FieldRule:
 
 
 def secret_name(kind: str, resource_name: str, var: str) -> str:
-    """The project secret of one variable of one resource: unique per kind and name within the project."""
-    return re.sub(r"[^A-Z0-9_]", "_", f"{kind}_{resource_name}_{var}".upper())
+    """The project secret of one variable of one resource. Readable (`DEPLOYMENT_API_HF_TOKEN_…`) and injective:
+    a short hash of the exact kind, name and variable tells apart names that read alike (`api-v2`, `api_v2`).
+    The hash is over names only, never values."""
+    readable = re.sub(r"[^A-Z0-9_]", "_", f"{kind}_{resource_name}_{var}".upper())[:80]
+    digest = hashlib.sha256(f"{kind}\0{resource_name}\0{var}".encode()).hexdigest()[:8].upper()
+    return f"{readable}_{digest}"
 
 
 def references(kind: str, resource_name: str, secret_env: Mapping[str, Any]) -> dict[str, str]:
@@ -54,22 +62,53 @@ def next_revision(olds: Mapping[str, Any], news: Mapping[str, Any]) -> int:
     return old_revision
 
 
-def sync(api: PaperspaceApi, kind: str, project_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    """Create or update the project secrets ``news`` needs; return the names of those it no longer uses
-    (to delete once the spec that referred to them is gone)."""
+@dataclass
+class Sync:
+    """What one sync did: undo it if the operation fails, retire what the new spec no longer refers to."""
+
+    project_id: str
+    retired: list[str]  # names the new spec no longer uses: delete once nothing old can refer to them
+    previous: dict[str, str | None]  # name -> value before this sync (None: this sync made it)
+
+    def undo(self, api: PaperspaceApi) -> None:
+        """Best effort: put back what a failed operation changed, so Paperspace matches the kept state."""
+        for name, value in sorted(self.previous.items()):
+            with contextlib.suppress(GradientApiError):
+                if value is None:
+                    api.delete_secret(self.project_id, name)
+                else:
+                    api.put_secret(self.project_id, name, value)
+
+
+def sync(api: PaperspaceApi, kind: str, project_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Sync:
+    """Create or update the project secrets ``news`` needs."""
     old_env: Mapping[str, Any] = olds.get(FIELD) or {}
     new_env: Mapping[str, Any] = news.get(FIELD) or {}
     same_project = olds.get("projectId") == news.get("projectId")
-    old_names = {secret_name(kind, str(olds.get("name")), var): value for var, value in old_env.items()}
-    new_names = {secret_name(kind, str(news["name"]), var): value for var, value in new_env.items()}
+    old_names = {secret_name(kind, str(olds.get("name")), var): str(value) for var, value in old_env.items()}
+    new_names = {secret_name(kind, str(news["name"]), var): str(value) for var, value in new_env.items()}
+    previous: dict[str, str | None] = {}
     for name, value in sorted(new_names.items()):
         if not same_project or old_names.get(name) != value:
-            api.put_secret(project_id, name, str(value))
-    if not same_project:
-        return []  # a replacement: the old resource's delete removes its own secrets
-    return sorted(set(old_names) - set(new_names))
+            previous[name] = old_names.get(name) if same_project else None
+            api.put_secret(project_id, name, value)
+    # On a replacement (another project) the old resource's delete removes its own secrets.
+    retired = sorted(set(old_names) - set(new_names)) if same_project else []
+    return Sync(project_id, retired, previous)
+
+
+def retire(api: PaperspaceApi, project_id: str, names: list[str], *, now: bool) -> list[str]:
+    """Delete retired secrets when nothing live can refer to them any more (``now``); otherwise keep them listed
+    (output ``retiredSecrets``) for the next update or the delete."""
+    if not now:
+        return sorted(set(names))
+    for name in sorted(set(names)):
+        api.delete_secret(project_id, name)
+    return []
 
 
 def delete_all(api: PaperspaceApi, kind: str, state: Mapping[str, Any]) -> None:
+    project_id = str(state["projectId"])
     for var in sorted(state.get(FIELD) or {}):
-        api.delete_secret(str(state["projectId"]), secret_name(kind, str(state["name"]), var))
+        api.delete_secret(project_id, secret_name(kind, str(state["name"]), var))
+    retire(api, project_id, list(state.get(RETIRED_OUTPUT) or []), now=True)

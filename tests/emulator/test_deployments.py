@@ -12,7 +12,7 @@ from tests.support.emulator import EmulatorProcess, wait_for
 from .contract import checked_client, documented_query
 from .helpers import deployment_config, error, new_project, ok, upsert
 
-ENDPOINT = re.compile(r"^d[a-z0-9]+\.clemulatr\.paperspacegradient\.com$")
+ENDPOINT = re.compile(r"^d[a-z0-9]+\.clemulatr\.paperspacegradient\.invalid$")
 
 
 def _deployment(api: httpx.Client, deployment_id: str) -> dict[str, Any]:

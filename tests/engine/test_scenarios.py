@@ -78,6 +78,9 @@ def test_secret_config_stays_secret_in_state(engine: Engine) -> None:
     assert "env" not in deployment.secret_keys and "HF_TOKEN" not in deployment.outputs["env"]
     assert deployment.outputs["secretEnv"] == {"HF_TOKEN": HF_TOKEN}  # encrypted in state, as the input was
     assert "env" not in engine.resource("Experiment", "train").secret_keys
+    engine.refresh()  # what read returns is stored too: still only encrypted
+    assert HF_TOKEN not in engine.state_path.read_text()
+    assert "secretEnv" in engine.resource("Deployment", "api").secret_keys
 
 
 def test_a_second_up_without_changes_makes_no_api_call(engine: Engine, emulator: EmulatorProcess) -> None:

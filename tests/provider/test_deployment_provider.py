@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gradient_provider.lifecycles.secret_env import secret_name
 from tests.support.dynamic_server import DynamicProviderServer, ProviderCallError
 from tests.support.emulator import EmulatorProcess
 
@@ -193,14 +194,16 @@ def test_secret_env_values_stay_out_of_the_spec_and_its_history(
     deployments: Kind, project_id: str, api: httpx.Client
 ) -> None:
     canary = "hf-canary-value-5c1e"
+    name = secret_name("DEPLOYMENT", "api", "HF_TOKEN")
     ident, state = deployments.create(_inputs(project_id, secretEnv={"HF_TOKEN": canary}, env={"MODE": "prod"}))
     config = _live(api, ident)["latestSpec"]["data"]
-    assert {"name": "HF_TOKEN", "value": "secret:DEPLOYMENT_API_HF_TOKEN"} in config["env"]
+    assert {"name": "HF_TOKEN", "value": f"secret:{name}"} in config["env"]
     history = api.get(f"/deployments/{ident}/history").json()
-    assert "secret:DEPLOYMENT_API_HF_TOKEN" in str(history)
+    assert f"secret:{name}" in str(history)
     assert canary not in str(history) and canary not in str(_live(api, ident))
     secrets = api.get(f"/projects/{project_id}/secrets").json()["items"]
-    assert [s["name"] for s in secrets] == ["DEPLOYMENT_API_HF_TOKEN"] and canary not in str(secrets)
+    assert [s["name"] for s in secrets] == [name] and canary not in str(secrets)
+    first = api.get(f"/projects/{project_id}/secrets/{name}").json()["dtModified"]
     # Reading back keeps the value (write-only in Paperspace) and shows no drift.
     _, outputs, inputs = deployments.read(ident, state)
     assert inputs["secretEnv"] == {"HF_TOKEN": canary} and "HF_TOKEN" not in inputs["env"]
@@ -215,11 +218,13 @@ def test_secret_env_values_stay_out_of_the_spec_and_its_history(
         ident, state, _inputs(project_id, secretEnv={"HF_TOKEN": canary + "-2"}, env={"MODE": "prod"})
     )
     assert rotated["specId"] != state["specId"] and rotated["secretsRevision"] == 2
+    assert api.get(f"/projects/{project_id}/secrets/{name}").json()["dtModified"] > first, "the secret was set"
     assert canary not in str(api.get(f"/deployments/{ident}/history").json())
     # Dropping the variable deletes its secret once the new spec no longer refers to it.
     dropped = deployments.update(ident, rotated, _inputs(project_id, env={"MODE": "prod"}))
     assert api.get(f"/projects/{project_id}/secrets").json()["items"] == []
     deployments.delete(ident, dropped)
+    assert canary not in deployments.server.stderr(), "nor in anything the provider process printed"
 
 
 def test_a_deployment_is_found_by_name_only_in_its_own_project(

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gradient_provider.lifecycles.secret_env import secret_name
 from tests.support.dynamic_server import ProviderCallError
 from tests.support.emulator import EmulatorProcess, wait_for
 
@@ -209,14 +210,18 @@ def test_secret_env_becomes_a_project_secret_and_a_rotation_starts_a_run(
     inputs = _inputs(project_id, secretEnv={"WANDB_API_KEY": "wandb-canary-1"})
     ident, state = experiments.create(inputs)
     [run] = _runs(api, ident)
-    assert run["spec"]["jobs"]["train"]["env"]["WANDB_API_KEY"] == "secret:EXPERIMENT_TRAIN_WANDB_API_KEY"
+    name = secret_name("EXPERIMENT", "train", "WANDB_API_KEY")
+    assert name.startswith("EXPERIMENT_TRAIN_WANDB_API_KEY_")
+    assert run["spec"]["jobs"]["train"]["env"]["WANDB_API_KEY"] == f"secret:{name}"
     assert "wandb-canary-1" not in str(run) and "wandb-canary-1" not in str(api.get(f"/workflows/{ident}").json())
     names = [s["name"] for s in api.get(f"/projects/{project_id}/secrets").json()["items"]]
-    assert names == ["EXPERIMENT_TRAIN_WANDB_API_KEY"]
+    assert names == [name]
+    first = api.get(f"/projects/{project_id}/secrets/{name}").json()["dtModified"]
     rotated = _inputs(project_id, secretEnv={"WANDB_API_KEY": "wandb-canary-2"})
     assert experiments.diff(ident, state, rotated).changes == "DIFF_SOME"
     outputs = experiments.update(ident, state, rotated)
     assert outputs["runNumber"] == 2 and outputs["secretsRevision"] == 2
     assert "wandb-canary-2" not in str(_runs(api, ident))
+    assert api.get(f"/projects/{project_id}/secrets/{name}").json()["dtModified"] > first, "the secret was set"
     experiments.delete(ident, outputs)
     assert api.get(f"/projects/{project_id}/secrets").json()["items"] == []

@@ -7,10 +7,11 @@ runs and deployments move on with the fake clock, so a test decides how long thi
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradient_provider.client import NotFoundError, PaperspaceApi
+from gradient_provider.client import InvalidRequestError, NotFoundError, PaperspaceApi
 from gradient_provider.client.models import (
     Deployment,
     DeploymentInstance,
@@ -83,6 +84,8 @@ class FakeApi(PaperspaceApi):
         self.run_message: str | None = None
         self.ready_seconds: float | None = 5.0
         self.instance_error: str | None = None
+        self.refuse_runs = False
+        self.refuse_upserts = False
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}{next(self.ids)}"
@@ -116,6 +119,8 @@ class FakeApi(PaperspaceApi):
     # -- deployments
     def upsert_deployment(self, project_id: str, config: dict[str, Any], deployment_id: str | None = None) -> str:
         self.calls.append("upsert_deployment")
+        if self.refuse_upserts:
+            raise InvalidRequestError("POST /v1/deployments", "invalid deployment", status=400)
         found = self.deployments.get(deployment_id or "") or next(
             (d for d in self.deployments.values() if d.project_id == project_id and d.config["name"] == config["name"]),
             None,
@@ -200,8 +205,12 @@ class FakeApi(PaperspaceApi):
     def get_run(self, workflow_id: str, number: int) -> WorkflowRun:
         return self._view(self.runs[workflow_id][number - 1])
 
-    def start_run(self, workflow_id: str, spec: dict[str, Any]) -> WorkflowRun:
+    def start_run(
+        self, workflow_id: str, spec: dict[str, Any], matches: Callable[[dict[str, Any]], bool] | None = None
+    ) -> WorkflowRun:
         self.calls.append("start_run")
+        if self.refuse_runs:
+            raise InvalidRequestError("POST /v1/workflows/x/runs", "invalid workflow run", status=400)
         runs = self.runs[workflow_id]
         run = FakeRun(len(runs) + 1, spec, self.clock.now(), self.run_seconds, self.run_outcome, self.run_message)
         if "create-model" in spec.get("jobs", {}):

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from gradient_provider.client import InvalidRequestError
 from gradient_provider.lifecycles.base import OperationFailedError
 from gradient_provider.lifecycles.deployment import DeploymentLifecycle
 from gradient_provider.lifecycles.experiment import ExperimentLifecycle, run_key
 from gradient_provider.lifecycles.project import ProjectLifecycle
+from gradient_provider.lifecycles.secret_env import secret_name
 
 from .fakes import FakeApi, FakeClock
 
@@ -135,9 +137,10 @@ def test_a_secret_rotation_updates_the_secret_and_starts_a_run(api: FakeApi, clo
     project = api.create_project("P").id
     lifecycle = _experiment(api, clock)
     state = lifecycle.create(_training(project, secretEnv={"TOKEN": "one"})).outputs
-    assert api.secrets == {(project, "EXPERIMENT_TRAIN_TOKEN"): "one"}
+    name = secret_name("EXPERIMENT", "train", "TOKEN")
+    assert api.secrets == {(project, name): "one"}
     state = lifecycle.update(state["workflowId"], state, _training(project, secretEnv={"TOKEN": "two"}))
-    assert api.secrets == {(project, "EXPERIMENT_TRAIN_TOKEN"): "two"} and state["secretsRevision"] == 2
+    assert api.secrets == {(project, name): "two"} and state["secretsRevision"] == 2
     assert api.calls.count("start_run") == 2
     assert "two" not in str(api.runs[state["workflowId"]][-1].spec)
 
@@ -169,7 +172,7 @@ def test_a_dropped_secret_is_deleted_only_after_the_new_spec_is_live(api: FakeAp
     state = lifecycle.create(_serving(project, secretEnv={"KEY": "v"})).outputs
     api.calls.clear()
     lifecycle.update(state["deploymentId"], state, _serving(project))
-    assert api.calls == ["upsert_deployment", "delete_secret DEPLOYMENT_API_KEY"]
+    assert api.calls == ["upsert_deployment", f"delete_secret {secret_name('DEPLOYMENT', 'api', 'KEY')}"]
 
 
 def test_a_local_only_change_makes_no_call(api: FakeApi, clock: FakeClock) -> None:
@@ -187,3 +190,100 @@ def test_project_rename_is_one_call(api: FakeApi, clock: FakeClock) -> None:
     api.calls.clear()
     lifecycle.update(created.id, created.outputs, {"name": "B"})
     assert api.calls == ["rename_project"] and api.projects[created.id] == "B"
+
+
+# -- from the review of the contract work ----------------------------------------------------------------
+
+
+def test_secret_names_never_collide_for_names_that_read_alike() -> None:
+    names = {
+        secret_name("DEPLOYMENT", "api-v2", "TOKEN"),
+        secret_name("DEPLOYMENT", "api_v2", "TOKEN"),
+        secret_name("DEPLOYMENT", "API-V2", "TOKEN"),
+        secret_name("DEPLOYMENT", "a", "B_C"),
+        secret_name("DEPLOYMENT", "a_b", "C"),
+        secret_name("EXPERIMENT", "api-v2", "TOKEN"),
+    }
+    assert len(names) == 6
+    assert all(name.replace("_", "").isalnum() and name[0].isalpha() for name in names)
+
+
+def test_a_create_whose_run_is_refused_leaves_no_workflow_and_no_secret(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    api.refuse_runs = True
+    with pytest.raises(InvalidRequestError):
+        _experiment(api, clock).create(_training(project, secretEnv={"K": "v"}))
+    assert api.workflows == {} and api.secrets == {}
+
+
+def test_a_phase_v1_does_not_list_is_waited_on_not_taken_for_a_failure(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    api.run_outcome = "Queued"  # some phase the OpenAPI never names
+    with pytest.raises(OperationFailedError, match=r"gave up after 30 s \(timeoutSeconds\); last state: Queued"):
+        _experiment(api, clock).create(_training(project, timeoutSeconds=30))
+    with pytest.raises(OperationFailedError, match="last state: Queued"):  # the next `up` waits on the same run
+        _experiment(api, clock).create(_training(project, timeoutSeconds=30))
+    assert api.calls.count("start_run") == 1, "the run still going is adopted, not started again"
+
+
+def test_the_model_id_follows_the_model_name_not_just_the_newest_run(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    lifecycle = _experiment(api, clock)
+    state = lifecycle.create(_training(project)).outputs
+    renamed = lifecycle.update(state["workflowId"], state, _training(project, model={"name": "other"}, wait="none"))
+    assert renamed["modelId"] is None, "the run registering `other` has not succeeded: no model of that name yet"
+
+
+def test_a_new_run_cancels_the_run_it_supersedes(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    api.run_seconds = 10_000
+    lifecycle = _experiment(api, clock)
+    state = lifecycle.create(_training(project, wait="none")).outputs
+    lifecycle.update(state["workflowId"], state, _training(project, command="python better.py", wait="none"))
+    first, second = api.runs[state["workflowId"]]
+    assert first.canceled and not second.canceled
+
+
+def test_a_failed_update_puts_the_old_secret_values_back(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    lifecycle = _deployment(api, clock)
+    state = lifecycle.create(_serving(project, secretEnv={"KEY": "old"})).outputs
+    api.refuse_upserts = True
+    with pytest.raises(InvalidRequestError):
+        lifecycle.update(state["deploymentId"], state, _serving(project, secretEnv={"KEY": "new", "MORE": "x"}))
+    assert api.secrets == {(project, secret_name("DEPLOYMENT", "api", "KEY")): "old"}
+
+
+def test_retired_secrets_wait_until_nothing_can_use_them(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    lifecycle = _deployment(api, clock)
+    state = lifecycle.create(_serving(project, secretEnv={"KEY": "v"})).outputs
+    name = secret_name("DEPLOYMENT", "api", "KEY")
+    early = lifecycle.update(state["deploymentId"], state, _serving(project, wait="none"))
+    assert (project, name) in api.secrets and early["retiredSecrets"] == [name], "old replicas may still use it"
+    later = lifecycle.update(state["deploymentId"], early, _serving(project, replicas=2))
+    assert (project, name) not in api.secrets and later["retiredSecrets"] == []
+
+
+def test_an_experiment_without_a_model_path_shows_no_drift_after_a_read(api: FakeApi, clock: FakeClock) -> None:
+    project = api.create_project("P").id
+    lifecycle = _experiment(api, clock)
+    created = lifecycle.create(_training(project))
+    observed = lifecycle.read(created.id, created.outputs)
+    assert observed is not None and observed.inputs["model"]["path"] == "/outputs/model"
+    assert not lifecycle.diff(observed.outputs, _training(project)).has_changes
+
+
+def test_an_api_error_about_a_secret_never_quotes_the_value() -> None:
+    import httpx
+
+    from gradient_provider.client import ClientSettings, GradientApiError, GradientClient, PaperspaceApi
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        body = {"code": "BAD_REQUEST", "message": "value 'pasted-canary' is too long", "issues": [{"message": "x"}]}
+        return httpx.Response(400, json=body)
+
+    client = GradientClient(ClientSettings("https://api.invalid/v1", "k"), transport=httpx.MockTransport(reply))
+    with pytest.raises(GradientApiError) as refused:
+        PaperspaceApi(client).put_secret("p1", "NAME", "pasted-canary")
+    assert "pasted-canary" not in str(refused.value) and "NAME" in str(refused.value)
