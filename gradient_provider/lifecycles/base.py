@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -87,6 +88,7 @@ class Lifecycle(ABC):
         self.api = api
         self.poll_seconds = poll_seconds
         self.clock = clock or SystemClock()
+        self._jitter = random.Random()
 
     @classmethod
     def check(cls, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[InputProblem]]:
@@ -115,7 +117,9 @@ class Lifecycle(ABC):
         """Poll ``probe`` (done?, progress, observation) until done or the deadline; return the last observation.
         Progress is logged to stderr as it changes (Pulumi shows it).
 
-        Pulumi passes no timeouts to dynamic providers, so this deadline is the only one there is.
+        Polls come fast at first and then every twentieth of the time waited so far (see ``next_poll``), so the
+        end of a wait is noticed within 5 % of its length, and a long wait costs few reads. The last probe is
+        at the deadline itself. Pulumi passes no timeouts to dynamic providers, so this deadline is the only one.
         """
         started = self.clock.now()
         last_logged, last_progress = 0.0, ""
@@ -128,8 +132,20 @@ class Lifecycle(ABC):
             if progress != last_progress or elapsed - last_logged >= 30:
                 log.info("%s: waiting, %.0f s elapsed: %s", what, elapsed, progress)
                 last_logged, last_progress = elapsed, progress
-            if elapsed + self.poll_seconds > timeout_seconds:
+            if elapsed >= timeout_seconds:
                 raise OperationFailedError(
                     f"{what}: gave up after {timeout_seconds:g} s (timeoutSeconds); last state: {progress}"
                 )
-            self.clock.sleep(self.poll_seconds)
+            self.clock.sleep(min(next_poll(elapsed, self.poll_seconds, self._jitter), timeout_seconds - elapsed))
+
+
+FIRST_POLL_SECONDS = 0.5
+POLL_FRACTION = 0.05  # of the time waited so far
+
+
+def next_poll(elapsed: float, cap: float, rng: random.Random) -> float:
+    """Seconds until the next probe: half a second at first, then a twentieth of the time waited so far, with
+    ±10 % jitter (many waits started together do not poll in lockstep), never more than ``cap`` (the
+    configured poll interval, `gradient:pollIntervalSeconds`)."""
+    base = max(FIRST_POLL_SECONDS, elapsed * POLL_FRACTION)
+    return min(cap, base * rng.uniform(0.9, 1.1))

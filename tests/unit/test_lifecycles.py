@@ -69,7 +69,9 @@ def test_create_runs_once_and_waits_on_the_fake_clock(api: FakeApi, clock: FakeC
     created = _experiment(api, clock).create(_training(project))
     assert created.outputs["runNumber"] == 1 and created.outputs["phase"] == "Succeeded"
     assert created.outputs["modelId"] == api.runs[created.id][0].models["create-model"]
-    assert clock.slept == [POLL, POLL], "polled every poll interval until the 10 s run ended"
+    noticed = sum(clock.slept) - api.run_seconds
+    assert 0 <= noticed <= max(0.5, 0.05 * api.run_seconds) * 1.1, "the end is noticed within 5 % of the run"
+    assert all(wait <= POLL for wait in clock.slept)
 
 
 def test_an_update_that_changes_nothing_run_affecting_starts_no_run(api: FakeApi, clock: FakeClock) -> None:
@@ -114,7 +116,7 @@ def test_a_run_that_outlasts_the_timeout_fails_naming_timeout_seconds(api: FakeA
     api.run_seconds = 10_000
     with pytest.raises(OperationFailedError, match=r"gave up after 60 s \(timeoutSeconds\); last state: Running"):
         _experiment(api, clock).create(_training(project, timeoutSeconds=60))
-    assert sum(clock.slept) <= 60
+    assert sum(clock.slept) == pytest.approx(60), "the last probe is at the deadline itself"
 
 
 def test_wait_none_and_started_return_without_the_run_ending(api: FakeApi, clock: FakeClock) -> None:
@@ -287,3 +289,16 @@ def test_an_api_error_about_a_secret_never_quotes_the_value() -> None:
     with pytest.raises(GradientApiError) as refused:
         PaperspaceApi(client).put_secret("p1", "NAME", "pasted-canary")
     assert "pasted-canary" not in str(refused.value) and "NAME" in str(refused.value)
+
+
+@pytest.mark.parametrize("run_seconds", [3, 12, 60, 600, 3600])
+def test_polls_notice_the_end_within_five_percent_and_grow_with_the_wait(
+    api: FakeApi, clock: FakeClock, run_seconds: float
+) -> None:
+    project = api.create_project("P").id
+    api.run_seconds = run_seconds
+    lifecycle = ExperimentLifecycle(api, 60.0, clock)  # a generous cap: the fraction decides
+    lifecycle.create(_training(project, timeoutSeconds=7200))
+    noticed = sum(clock.slept) - run_seconds
+    assert 0 <= noticed <= max(0.5, 0.05 * run_seconds) * 1.1
+    assert len(clock.slept) <= 25 + 23 * max(1, int(run_seconds).bit_length()), "reads grow with log(T), not T"
