@@ -91,6 +91,15 @@ def test_a_second_up_without_changes_makes_no_api_call(engine: Engine, emulator:
     assert _calls(emulator) == before
 
 
+def test_refresh_then_up_on_an_unchanged_stack_changes_nothing(engine: Engine, emulator: EmulatorProcess) -> None:
+    engine.up()
+    before = emulator.stats()["writes"]
+    engine.refresh()
+    steps = engine.up()
+    assert {op for ops in _ops(steps).values() for op in ops} == {"same"}, "refresh stores what up would write"
+    assert emulator.stats()["writes"] == before
+
+
 def test_preview_makes_no_api_call_and_changes_nothing(
     engine: Engine, project: Project, emulator: EmulatorProcess
 ) -> None:
