@@ -14,9 +14,9 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from .dynamic import LifecycleProvider
-from .lifecycles.deployment import DeploymentLifecycle
-from .lifecycles.experiment import ExperimentLifecycle
-from .lifecycles.project import ProjectLifecycle
+from .kinds.deployment.lifecycle import DeploymentLifecycle
+from .kinds.experiment.lifecycle import ExperimentLifecycle
+from .kinds.project.lifecycle import ProjectLifecycle
 
 
 class ProjectProvider(LifecycleProvider):

@@ -76,6 +76,7 @@ def check_inputs(table: FieldTable, news: Mapping[str, Any]) -> tuple[dict[str, 
             problems.append(InputProblem(path or "(inputs)", error.message))
         else:
             problems.append(InputProblem(path or "(inputs)", error.message))
+    problems += [InputProblem(name, problem) for name, problem in table.semantic_problems(judged)]
     return inputs, problems
 
 

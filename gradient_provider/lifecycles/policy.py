@@ -44,6 +44,8 @@ class FieldRule:
     # The value's canonical form for comparing old and new (nested defaults filled in), so that a value written
     # out in full and the same value left to its defaults are no change.
     normalize: Callable[[Any], Any] | None = None
+    # A rule JSON Schema cannot say (e.g. list entries unique by one of their fields): the problem, or None.
+    semantic: Callable[[Any], str | None] | None = None
 
     def canonical(self, value: Any) -> Any:
         return self.normalize(value) if self.normalize is not None and value is not None else value
@@ -85,6 +87,16 @@ class FieldTable:
     def validator(self) -> Draft202012Validator:
         return Draft202012Validator(self.schema())
 
+    def semantic_problems(self, inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """(field, problem) for every field whose value breaks its rule's semantic check."""
+        found = []
+        for name, rule in self.fields.items():
+            if rule.semantic is not None and inputs.get(name) is not None and not contains_unknown(inputs[name]):
+                problem = rule.semantic(inputs[name])
+                if problem:
+                    found.append((name, problem))
+        return found
+
     def with_defaults(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         filled = dict(inputs)
         for name, rule in self.fields.items():
@@ -113,6 +125,17 @@ class InputDiff:
     @property
     def touches_api(self) -> bool:
         return any(self.table.fields[name].policy is not Policy.LOCAL_ONLY for name in self.changed)
+
+
+def unique_by(key: str, what: str) -> Callable[[Any], str | None]:
+    """A semantic check: the entries of a list differ in ``key``."""
+
+    def check(entries: Any) -> str | None:
+        seen = [entry.get(key) for entry in entries if isinstance(entry, dict)]
+        repeated = sorted({str(value) for value in seen if seen.count(value) > 1})
+        return f"{what} must be unique; repeated: {', '.join(repeated)}" if repeated else None
+
+    return check
 
 
 def contains_unknown(value: Any) -> bool:

@@ -1,49 +1,5 @@
-"""Project: a named container for deployments and workflows. Pulumi id = project id."""
+"""Temporary: the table moved to gradient_provider/kinds/project/table.py."""
 
-from __future__ import annotations
+from ..kinds.project.table import TABLE
 
-import contextlib
-from typing import Any
-
-from ..client import NotFoundError
-from .base import Created, Lifecycle, Observed
-from .policy import FieldRule, FieldTable, Policy, Risk
-
-TABLE = FieldTable(
-    kind="Project",
-    fields={
-        "name": FieldRule(
-            Policy.IN_PLACE,
-            Risk.SAFE,
-            {"type": "string", "minLength": 1, "maxLength": 128},
-            "Project name shown in the Paperspace console (not unique). Renamed in place.",
-            required=True,
-        ),
-    },
-    outputs={"projectId": "the Paperspace project id (also the resource id)"},
-)
-
-
-class ProjectLifecycle(Lifecycle):
-    table = TABLE
-
-    def create(self, inputs: dict[str, Any]) -> Created:
-        project = self.api.create_project(inputs["name"])
-        return Created(project.id, {**inputs, "projectId": project.id})
-
-    def read(self, ident: str, state: dict[str, Any]) -> Observed | None:
-        try:
-            project = self.api.get_project(ident)
-        except NotFoundError:
-            return None
-        inputs = {"name": project.name}
-        return Observed(project.id, {**state, **inputs, "projectId": project.id}, inputs)
-
-    def update(self, ident: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
-        if self.diff(olds, news).touches_api:
-            self.api.rename_project(ident, news["name"])
-        return {**news, "projectId": ident}
-
-    def delete(self, ident: str, state: dict[str, Any]) -> None:
-        with contextlib.suppress(NotFoundError):
-            self.api.delete_project(ident)
+__all__ = ["TABLE"]

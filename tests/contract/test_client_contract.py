@@ -24,10 +24,10 @@ from gradient_provider.client import (
     PaperspaceApi,
     RetryPolicy,
 )
-from gradient_provider.lifecycles.deployment import TABLE as DEPLOYMENT_TABLE
-from gradient_provider.lifecycles.deployment import build_config
-from gradient_provider.lifecycles.experiment import TABLE as EXPERIMENT_TABLE
-from gradient_provider.lifecycles.experiment import build_spec
+from gradient_provider.kinds.deployment.table import TABLE as DEPLOYMENT_TABLE
+from gradient_provider.kinds.deployment.wire import build_config
+from gradient_provider.kinds.experiment.table import TABLE as EXPERIMENT_TABLE
+from gradient_provider.kinds.experiment.wire import build_spec
 from gradient_provider.stack import SecretRef, load_stack
 from tests.support.contract import Exchange, RecordingTransport, by_name, minimal, operation_for
 from tests.support.emulator import DEV_KEY, REPO_ROOT, EmulatorProcess

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from gradient_provider.client import InvalidRequestError
+from gradient_provider.kinds.deployment.lifecycle import DeploymentLifecycle
+from gradient_provider.kinds.experiment.lifecycle import ExperimentLifecycle
+from gradient_provider.kinds.experiment.wire import run_key
+from gradient_provider.kinds.project.lifecycle import ProjectLifecycle
 from gradient_provider.lifecycles.base import OperationFailedError
-from gradient_provider.lifecycles.deployment import DeploymentLifecycle
-from gradient_provider.lifecycles.experiment import ExperimentLifecycle, run_key
-from gradient_provider.lifecycles.project import ProjectLifecycle
 from gradient_provider.lifecycles.secret_env import secret_name
 
 from .fakes import FakeApi, FakeClock

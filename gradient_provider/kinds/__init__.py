@@ -1,0 +1,35 @@
+"""The registry of resource kinds: one line per kind. Everything that handles stack files iterates it.
+
+Adding a kind: its own folder under ``kinds/`` (table, wire mapping, lifecycle, and a ``KIND`` declaration)
+and one line here; then its resource and provider class in ``resources.py`` (names frozen in state). See
+docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from graphlib import TopologicalSorter
+
+from .deployment import KIND as DEPLOYMENT
+from .experiment import KIND as EXPERIMENT
+from .kind import Kind, Reference
+from .project import KIND as PROJECT
+
+KINDS: tuple[Kind, ...] = (
+    PROJECT,
+    EXPERIMENT,
+    DEPLOYMENT,
+)
+
+
+def by_section(kinds: tuple[Kind, ...] = KINDS) -> dict[str, Kind]:
+    return {kind.section: kind for kind in kinds}
+
+
+def in_dependency_order(kinds: tuple[Kind, ...] = KINDS) -> list[Kind]:
+    """Kinds ordered so that every kind comes after the kinds its references name."""
+    sections = by_section(kinds)
+    graph = {kind.section: {ref.target for ref in kind.references} for kind in kinds}
+    return [sections[section] for section in TopologicalSorter(graph).static_order()]
+
+
+__all__ = ["KINDS", "Kind", "Reference", "by_section", "in_dependency_order"]

@@ -1,0 +1,54 @@
+"""Deployments: model endpoints, kept in the desired state by the v1 deployments upsert."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..kind import Cost, Kind, PriceOf, Reference
+from .lifecycle import DeploymentLifecycle
+from .table import MODEL_MOUNT_PATH, TABLE
+
+
+def hourly(view: Mapping[str, Any], price_of: PriceOf, notes: list[str]) -> float | None:
+    """The cost of an hour at `replicas` (nothing when disabled); autoscaling's ceiling goes to ``notes``."""
+    replicas = int(view.get("replicas", 1)) if view.get("enabled", True) else 0
+    if replicas == 0:
+        return 0.0
+    price = price_of(view.get("machineType"))
+    if price is None:
+        notes.append(f"no price for machine type {view.get('machineType')!r} in the price list")
+        return None
+    autoscaling = view.get("autoscaling") or {}
+    if autoscaling and autoscaling.get("enabled", True):
+        ceiling = price * int(autoscaling["maxReplicas"])
+        notes.append(f"autoscaling may add replicas: up to ${ceiling:.2f}/h at {autoscaling['maxReplicas']} replicas")
+    return price * replicas
+
+
+KIND = Kind(
+    section="deployments",
+    noun="deployment",
+    table=TABLE,
+    lifecycle=DeploymentLifecycle,
+    description="Model endpoints, by key, kept in the desired state by the deployments upsert.",
+    references=(
+        Reference(
+            "project", "projects", "projectId", "id", "Key of the project (under `projects`) that holds this.", True
+        ),
+        Reference(
+            "model",
+            "experiments",
+            "modelId",
+            "modelId",
+            f"Key of the experiment (under `experiments`) whose registered model is mounted at {MODEL_MOUNT_PATH}. "
+            "Use either this or `modelId`.",
+            needs="model",
+            needs_message="experiment {target!r} registers no model; give it `model: {{name: ...}}`",
+        ),
+    ),
+    exclusive=(("model", "modelId"),),
+    cost=Cost(hourly=hourly),
+    exports={"id": "id", "endpoint": "endpoint", "status": "status"},
+    identity=("name", "project"),
+)

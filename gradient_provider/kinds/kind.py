@@ -1,0 +1,69 @@
+"""What one resource kind declares, once: everything the loader, schema, program, reference and plan need.
+
+A kind lives in its own folder (``kinds/<kind>/``: table, wire mapping, lifecycle, this declaration) and is
+listed once in the registry (``kinds/__init__.py``). Nothing outside names a kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..lifecycles.base import Lifecycle
+from ..lifecycles.policy import FieldTable, Risk
+
+# price of one hour of a machine type, or None when unknown
+PriceOf = Callable[[str | None], float | None]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A stack-file field that names another entry by its key; it becomes a real Pulumi dependency."""
+
+    field: str  # the stack-file field, e.g. "project"
+    target: str  # the section whose keys it names, e.g. "projects"
+    input: str  # the provider input it resolves to, e.g. "projectId"
+    output: str  # the target resource's output that feeds it: "id" (the Pulumi id) or an output name
+    description: str
+    required: bool = False
+    # a field the target entry must set for the reference to make sense, and what to say when it does not
+    needs: str | None = None
+    needs_message: str = ""
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a kind costs: by the hour while it exists, and per run it starts (an upper bound)."""
+
+    hourly: Callable[[Mapping[str, Any], PriceOf, list[str]], float | None] | None = None
+    per_run: Callable[[Mapping[str, Any], PriceOf, list[str]], float | None] | None = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    section: str  # the stack file's map of this kind, e.g. "deployments"
+    noun: str  # one of them in prose, e.g. "deployment"
+    table: FieldTable
+    lifecycle: type[Lifecycle]
+    description: str  # of the section, for the schema and the reference
+    references: tuple[Reference, ...] = ()
+    exclusive: tuple[tuple[str, ...], ...] = ()  # stack-file fields of which at most one may be set
+    create_risk: Risk = Risk.SAFE  # what creating one risks (an experiment trains)
+    cost: Cost = field(default_factory=Cost)
+    exports: Mapping[str, str] = field(default_factory=dict)  # stack output key -> resource output ("id": Pulumi id)
+    # the fields that must match for an entry that left under one key and came back under another to be the
+    # same Paperspace object (a re-key)
+    identity: tuple[str, ...] = ("name",)
+
+    @property
+    def kind(self) -> str:
+        return self.table.kind
+
+    def reference(self, stack_field: str) -> Reference | None:
+        return next((ref for ref in self.references if ref.field == stack_field), None)
+
+    @property
+    def stack_fields(self) -> dict[str, str]:
+        """Stack-file field -> provider input, for the fields a stack file writes differently (references)."""
+        return {ref.field: ref.input for ref in self.references}
