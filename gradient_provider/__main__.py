@@ -21,7 +21,7 @@ from .review.plan import StackPlan, plan_stack
 from .review.render import to_json, to_markdown
 from .stack import StackFile, load_stack, parse_stack
 from .stack_schema import render
-from .yaml_source import SourceError
+from .yaml_source import MAX_BYTES, Problem, SourceError, decode
 
 SCHEMA_FILE = Path("schemas/stack.schema.json")
 
@@ -37,7 +37,10 @@ def validate(files: list[str]) -> int:
         return 1
     failed = False
     for path in pulumi_files:
-        problems = check_file(path)
+        try:
+            problems = check_file(path)
+        except Exception as error:  # a bug: still one clean line and exit 1 (the fuzz suite fails on these)
+            problems = [internal_error(path, error)]
         failed = failed or bool(problems)
         for problem in problems:
             print(problem)
@@ -54,9 +57,19 @@ def validate(files: list[str]) -> int:
             for problem in error.problems:
                 print(problem)
             continue
+        except Exception as error:  # a bug: still one clean line and exit 1 (the fuzz suite fails on these)
+            failed = True
+            print(internal_error(path, error))
+            continue
         counts = ", ".join(f"{len(stack.section(s))} {s}" for s in ("projects", "experiments", "deployments"))
         print(f"{path}: ok ({counts})", file=sys.stderr)
     return 1 if failed else 0
+
+
+def internal_error(path: Path, error: Exception) -> Problem:
+    """What a bug in the checks prints: the file, and the kind of error (never its message, which may quote
+    the file's values)."""
+    return Problem(str(path), 1, "(file)", f"internal error ({type(error).__name__}) while checking; please report it")
 
 
 def schema(write: bool) -> int:
@@ -104,15 +117,21 @@ def plan(files: list[str], stack: str | None, base: str, output: str) -> int:
     except GitError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except Exception as error:  # a bug: one clean line and exit 1, never a value of the files
+        print(f"error: internal error ({type(error).__name__}) while planning; please report it", file=sys.stderr)
+        return 1
     code = max((p.exit_code for p in plans), default=0)
     sys.stdout.write(to_json(plans, code) if output == "json" else to_markdown(plans))
     return code
 
 
 def _plan_one(path: Path, base: str) -> StackPlan:
-    old_text = read_at(base, path)
-    old = parse_stack(f"{path}@{base}", old_text) if old_text is not None else StackFile(f"{path}@{base}")
-    new = load_stack(path) if path.exists() else StackFile(str(path))
+    """Both sides of one stack file. A credential-looking literal is no error here (a change that removes one
+    must be reviewable): the plan redacts it and warns instead."""
+    name = f"{path}@{base}"
+    old_data = read_at(base, path, limit=MAX_BYTES)
+    old = parse_stack(name, decode(name, old_data), credentials=False) if old_data is not None else StackFile(name)
+    new = load_stack(path, credentials=False) if path.exists() else StackFile(str(path))
     return plan_stack(str(path), base, old, new)
 
 

@@ -6,21 +6,26 @@ expected, and all problems of a file are reported at once. Nothing is declared f
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import itertools
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .stack_schema import REFERENCES, SECTIONS, stack_schema
-from .yaml_source import Located, Path, Problem, SourceError, dotted, load
+from .review.credentials import Finding, findings, mask_text, name_says_secret, scan
+from .stack_schema import MAX_SAFE_INTEGER, REFERENCES, SECTIONS, is_finite_number, stack_validator
+from .yaml_source import MAX_BYTES, MAX_PROBLEMS, Located, Path, Problem, SourceError, clipped, decode, dotted, load
 
-_VALIDATOR = Draft202012Validator(stack_schema())
+_VALIDATOR = stack_validator()
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+MAX_SUGGESTION_CANDIDATES = 200  # beyond this many keys, a bad reference gets no "did you mean"
 
 
 @dataclass(frozen=True)
@@ -61,17 +66,24 @@ class StackFile:
         )
 
 
-def load_stack(path: FilePath) -> StackFile:
+def load_stack(path: FilePath, *, credentials: bool = True) -> StackFile:
+    """Read and check ``path``; see ``parse_stack``. At most ``MAX_BYTES`` (and one more) are ever read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise SourceError([Problem(str(path), 1, "(file)", "no such stack file")]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SourceError([Problem(str(path), 1, "(file)", f"cannot read the stack file: {error}")]) from None
-    return parse_stack(str(path), text)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SourceError([Problem(str(path), 1, "(file)", f"cannot read the stack file: {reason}")]) from None
+    return parse_stack(str(path), decode(str(path), data), credentials=credentials)
 
 
-def parse_stack(file: str, text: str) -> StackFile:
+def parse_stack(file: str, text: str, *, credentials: bool = True) -> StackFile:
+    """Check a stack file's text and declare its resources; raise SourceError with every problem.
+
+    With ``credentials`` (the default: `validate` and `pulumi up`), a literal that looks like a credential is a
+    problem too; `plan` turns that off to review a change that removes one, and redacts them instead."""
     located = load(file, text)
     if located.data is None:
         raise SourceError(
@@ -82,11 +94,12 @@ def parse_stack(file: str, text: str) -> StackFile:
         raise SourceError(
             [Problem(file, 1, "(file)", f"expected a mapping with projects, experiments and deployments, got a {kind}")]
         )
-    problems = [
-        problem for error in _VALIDATOR.iter_errors(located.data) for problem in _schema_problem(located, error)
-    ]
+    errors = itertools.islice(_VALIDATOR.iter_errors(located.data), 10 * MAX_PROBLEMS)
+    problems = [problem for error in errors for problem in _schema_problem(located, error)]
     if not problems:
         problems = _reference_problems(located)
+    if credentials:
+        problems += credential_problems(located, text)
     if problems:
         raise SourceError(sorted(problems, key=lambda p: (p.line, p.path)))
     return StackFile(file, {section: _declare(located, section) for section in SECTIONS if section in located.data})
@@ -120,6 +133,7 @@ def _declare(located: Located, section: str) -> dict[str, Declaration]:
 def _reference_problems(located: Located) -> list[Problem]:
     data = located.data
     problems: list[Problem] = []
+    keys = {section: sorted(data.get(section) or {}) for section in SECTIONS}
     for section in ("experiments", "deployments"):
         names_in_project: dict[tuple[str, str], str] = {}
         for key, entry in (data.get(section) or {}).items():
@@ -128,8 +142,8 @@ def _reference_problems(located: Located) -> list[Problem]:
                 if ref is None:
                     continue
                 path: Path = (section, key, field_name)
-                candidates = sorted((data.get(target) or {}).keys())
-                if ref not in candidates:
+                candidates = keys[target]
+                if ref not in (data.get(target) or {}):
                     problems.append(
                         Problem(
                             located.file, located.line_of(path), dotted(path), _unknown_ref(ref, target, candidates)
@@ -164,10 +178,90 @@ def _reference_problems(located: Located) -> list[Problem]:
 
 def _unknown_ref(ref: Any, target: str, candidates: list[str]) -> str:
     if not candidates:
-        return f"refers to {ref!r}, but there are no {target} in this file"
-    close = difflib.get_close_matches(str(ref), candidates, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"refers to {ref!r}, which is not one of the {target}: {', '.join(candidates)}{hint}"
+        return f"refers to {_quoted(ref)}, but there are no {target} in this file"
+    few = len(candidates) <= MAX_SUGGESTION_CANDIDATES and len(str(ref)) <= 100
+    close = difflib.get_close_matches(str(ref), candidates, n=1) if few else []
+    hint = f"; did you mean {_quoted(close[0])}?" if close else ""
+    listed = ", ".join(clipped(c) for c in candidates[:20]) + (
+        f", and {len(candidates) - 20} more" if len(candidates) > 20 else ""
+    )
+    return f"refers to {_quoted(ref)}, which is not one of the {target}: {listed}{hint}"
+
+
+def _quoted(value: Any) -> str:
+    """A value as a message quotes it: short, and never a credential."""
+    return clipped(mask_text(repr(value)))
+
+
+# -- credentials -------------------------------------------------------------------------------------------
+
+
+def credential_problems(located: Located, text: str) -> list[Problem]:
+    """Every literal (and comment) of the file that looks like a credential, without the value itself."""
+    problems = [
+        Problem(
+            located.file,
+            located.line_of(finding.path, key=finding.in_key),
+            dotted(finding.path),
+            _credential_message(finding),
+        )
+        for finding in findings(located.data)
+    ]
+    return problems + _comment_problems(located, text)
+
+
+def _credential_message(finding: Finding) -> str:
+    path = finding.path
+    if finding.in_key:
+        return f"a key here looks like a credential ({finding.kind}); a stack file is committed: rename it"
+    if len(path) == 4 and path[2] == "env" and isinstance(path[3], str):
+        var = path[3]
+        key = _config_key(var)
+        return (
+            f"a literal that looks like a credential ({finding.kind}); a stack file is committed: write "
+            f"`{var}: {{secret: {key}}}` and set it with `pulumi config set --secret {key} <value>` (or use "
+            "`secret:NAME`, a Paperspace project secret)"
+        )
+    return (
+        f"holds what looks like a credential ({finding.kind}); a stack file is committed: keep it in secret config "
+        "(`pulumi config set --secret KEY <value>`), pass it as an env variable `{secret: KEY}` and refer to "
+        "that variable instead"
+    )
+
+
+def _config_key(var: str) -> str:
+    """``HF_TOKEN`` -> ``hfToken``: the Pulumi config key this project's stacks use for a variable."""
+    words = [word for word in re.split(r"[^A-Za-z0-9]+", var.lower()) if word]
+    key = words[0] + "".join(word.capitalize() for word in words[1:]) if words else ""
+    return key if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", key) else "KEY"
+
+
+def _comment_problems(located: Located, text: str) -> list[Problem]:
+    """Credential-looking text outside every scalar: in a comment (or an anchor's or a tag's name)."""
+    line_starts = [0] + [match.end() for match in _BREAK.finditer(text)]
+    if text.startswith("\ufeff"):
+        line_starts[0] = 1  # YAML's columns do not count a byte-order mark
+    problems: list[Problem] = []
+    position = 0
+    for (start_line, start_column), (end_line, end_column) in [*located.scalar_spans, ((len(line_starts), 0), (0, 0))]:
+        start = line_starts[start_line] + start_column if start_line < len(line_starts) else len(text)
+        comment = text.find("#", position, start)
+        while comment >= 0:
+            line = bisect.bisect_right(line_starts, comment)  # 1-based: the line the comment is on
+            end = min(start, line_starts[line] if line < len(line_starts) else len(text))
+            hits = scan(text[comment:end])
+            if hits:  # one problem per comment, naming the first rule it breaks
+                message = (
+                    f"a comment holds what looks like a credential ({hits[0].kind}); a stack file is committed: "
+                    "remove it and keep the value in secret config (`{secret: KEY}`)"
+                )
+                problems.append(Problem(located.file, line, "(comment)", message))
+            if len(problems) > 10 * MAX_PROBLEMS:
+                return problems  # enough to say so
+            comment = text.find("#", end, start)
+        if end_line < len(line_starts):
+            position = max(position, line_starts[end_line] + end_column)
+    return problems
 
 
 # -- schema errors -----------------------------------------------------------------------------------------
@@ -210,17 +304,36 @@ def _schema_problem(located: Located, error: ValidationError) -> list[Problem]:
     line = located.line_of(path, key=composite)
     rule = error.validator_value if isinstance(error.validator_value, dict) else {}
     hint: str | None = schema.get("x-expected") or rule.get("x-expected")
+    shown = _show(error.instance, path)
     if hint:
-        got = "" if composite else f", got {_show(error.instance)}"
+        got = "" if composite else f", got {shown}"
         return [Problem(file, line, dotted(path), f"expected {hint}{got}")]
     if error.validator == "type":
-        return [
-            Problem(file, line, dotted(path), f"expected {_types(error.validator_value)}, got {_show(error.instance)}")
-        ]
+        return [Problem(file, line, dotted(path), _type_message(error.validator_value, error.instance, shown))]
     if error.validator == "enum":
         options = ", ".join(json.dumps(option) for option in schema.get("enum", []))
-        return [Problem(file, line, dotted(path), f"expected one of {options}, got {_show(error.instance)}")]
-    return [Problem(file, line, dotted(path), str(error.message))]
+        return [Problem(file, line, dotted(path), f"expected one of {options}, got {shown}")]
+    message = str(error.message)
+    if not _plain_number(error.instance):  # jsonschema quotes the value: quote it as _show does instead
+        message = message.replace(repr(error.instance), shown)
+    return [Problem(file, line, dotted(path), message)]
+
+
+def _plain_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and is_finite_number(value)
+
+
+def _type_message(expected: Any, instance: Any, shown: str) -> str:
+    kinds = expected if isinstance(expected, list) else [expected]
+    number = isinstance(instance, (int, float)) and not isinstance(instance, bool)
+    if number and isinstance(instance, int) and abs(instance) > MAX_SAFE_INTEGER and "integer" in kinds:
+        return (
+            f"expected an integer between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER} (what Pulumi carries "
+            f"exactly), got {shown}"
+        )
+    if number and not is_finite_number(instance) and "number" in kinds:
+        return f"expected a finite number, got {shown}"
+    return f"expected {_types(expected)}, got {shown}"
 
 
 def _types(expected: Any) -> str:
@@ -237,8 +350,9 @@ def _types(expected: Any) -> str:
     return " or ".join(names.get(str(kind), str(kind)) for kind in kinds)
 
 
-def _show(value: Any) -> str:
-    text = json.dumps(value, default=str)
+def _show(value: Any, path: Path = ()) -> str:
+    """A value as a message shows it: its kind, then the value itself unless it is long, big, or might be a
+    credential (a name that says secret, or a credential-looking string)."""
     kind = {
         dict: "a mapping",
         list: "a list",
@@ -248,4 +362,15 @@ def _show(value: Any) -> str:
         str: "a string",
         type(None): "nothing",
     }.get(type(value), type(value).__name__)
-    return f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{kind} {'.nan' if math.isnan(value) else '.inf' if value > 0 else '-.inf'}"
+    if isinstance(value, (dict, list)):  # its contents could be anything, credentials included
+        return kind
+    if isinstance(value, str) and len(value) > 200:
+        return f"{kind} of {len(value)} characters"
+    name = next((part for part in reversed(path) if isinstance(part, str)), "")
+    if name_says_secret(name) and not isinstance(value, bool) and value is not None:
+        return kind
+    text = json.dumps(value, default=str)
+    masked = mask_text(text)
+    return f"{kind} {clipped(masked) if masked == text else '(redacted: looks like a credential)'}"

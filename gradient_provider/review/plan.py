@@ -10,14 +10,16 @@ from typing import Any
 
 from ..lifecycles.policy import FieldRule, Policy, Risk
 from ..stack import Declaration, SecretRef, StackFile
-from ..stack_schema import PROVIDER_FIELD, SECTIONS
-from .credentials import looks_like_credential
+from ..stack_schema import PROVIDER_FIELD, REFERENCES, SECTIONS
+from .credentials import REDACTED, findings, mask_text, redact
 from .prices import HOURS_PER_MONTH, price_list
+
+Path = tuple[str | int, ...]
 
 # Higher is riskier; "none" is an unchanged resource.
 RISK_ORDER = {"none": 0, Risk.SAFE: 1, Risk.RESTART: 2, Risk.RETRAIN: 3, Risk.DOWNTIME: 4, Risk.DESTROY: 5}
 KIND = {"projects": "project", "experiments": "experiment", "deployments": "deployment"}
-REDACTED = "(redacted: looks like a credential)"
+__all__ = ["REDACTED", "Change", "Cost", "ResourcePlan", "StackPlan", "monthly", "plan_stack", "shown"]
 
 
 @dataclass(frozen=True)
@@ -117,8 +119,8 @@ def plan_stack(file: str, base: str, old: StackFile, new: StackFile) -> StackPla
             else:
                 resources.append(_compared(section, key, before[key], after[key]))
     for resource in resources:
-        _mask_credentials(resource)
-    return StackPlan(file, base, resources, warnings)
+        _scrub(resource)
+    return StackPlan(file, base, resources, [mask_text(warning) for warning in warnings])
 
 
 def _view(section: str, declaration: Declaration) -> dict[str, Any]:
@@ -133,16 +135,20 @@ def _view(section: str, declaration: Declaration) -> dict[str, Any]:
     return view
 
 
-def _rule(section: str, path: str) -> FieldRule:
-    table = SECTIONS[section]
-    top = path.split(".")[0].split("[")[0]
-    return table.fields[PROVIDER_FIELD.get(top, top)]
+def _rule(section: str, path: Path) -> FieldRule:
+    """The table's rule for a changed field; a reference (`project`, a deployment's `model`) by the provider
+    input it resolves to. An experiment's `model` is its own field, not a reference."""
+    top = str(path[0])
+    return SECTIONS[section].fields[PROVIDER_FIELD[top] if top in REFERENCES.get(section, {}) else top]
 
 
 def _created(section: str, key: str, declaration: Declaration) -> ResourcePlan:
     view = _view(section, declaration)
     risk = Risk.RETRAIN if section == "experiments" else Risk.SAFE
-    changes = [Change(path, None, value, Policy.IN_PLACE, risk) for path, value in _flatten(view)]
+    changes = [
+        Change(_path_text(path), None, new, Policy.IN_PLACE, risk, note)
+        for path, _, new, note in _shown_diff(section, key, {}, view)
+    ]
     resource = ResourcePlan(section, key, "create", risk, changes)
     resource.cost = _cost(section, None, view)
     return resource
@@ -158,8 +164,8 @@ def _deleted(section: str, key: str, declaration: Declaration) -> ResourcePlan:
 def _compared(section: str, key: str, old: Declaration, new: Declaration) -> ResourcePlan:
     before, after = _view(section, old), _view(section, new)
     changes = [
-        Change(path, o, n, _rule(section, path).policy, _rule(section, path).risk, note)
-        for path, o, n, note in _diff("", before, after)
+        Change(_path_text(path), o, n, _rule(section, path).policy, _rule(section, path).risk, note)
+        for path, o, n, note in _shown_diff(section, key, before, after)
     ]
     policies = {c.policy for c in changes}
     if not changes:
@@ -211,38 +217,79 @@ def _is_scalar(value: Any) -> bool:
     return not isinstance(value, (dict, list))
 
 
-def _diff(path: str, old: Any, new: Any) -> list[tuple[str, Any, Any, str | None]]:
-    """Changed leaves as (path, old, new, note); maps by key, lists of mappings by index, lists of scalars whole."""
+def _path_text(path: Path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _diff(path: Path, old: Any, new: Any) -> list[tuple[Path, str | None]]:
+    """Changed leaves as (path, note); maps by key, lists of mappings by index, lists of scalars whole."""
     if old == new:
         return []
     if isinstance(old, SecretRef) and isinstance(new, SecretRef):
-        return [(path, old, new, f"now read from secret config `{new.key}` instead of `{old.key}`")]
+        return [(path, f"now read from secret config `{new.key}` instead of `{old.key}`")]
     if isinstance(old, dict) and isinstance(new, dict):
         found = []
         for key in [*old, *(k for k in new if k not in old)]:
-            found += _diff(f"{path}.{key}" if path else key, old.get(key), new.get(key))
+            found += _diff((*path, key), old.get(key), new.get(key))
         return found
     if isinstance(old, list) and isinstance(new, list) and not all(map(_is_scalar, old + new)):
         found = []
         for index in range(max(len(old), len(new))):
             found += _diff(
-                f"{path}[{index}]", old[index] if index < len(old) else None, new[index] if index < len(new) else None
+                (*path, index), old[index] if index < len(old) else None, new[index] if index < len(new) else None
             )
         return found
-    note = None
-    if isinstance(old, list) and isinstance(new, list):
-        added = [v for v in new if v not in old]
-        removed = [v for v in old if v not in new]
-        parts = [
-            f"added {', '.join(map(str, added))}" if added else "",
-            f"removed {', '.join(map(str, removed))}" if removed else "",
-        ]
-        note = "; ".join(p for p in parts if p) or "reordered"
-    return [(path, old, new, note)]
+    return [(path, None)]
 
 
-def _flatten(value: dict[str, Any]) -> list[tuple[str, Any]]:
-    return [(path, new) for path, _, new, _ in _diff("", {}, value)]
+def _shown_diff(
+    section: str, key: str, before: dict[str, Any], after: dict[str, Any]
+) -> list[tuple[Path, Any, Any, str | None]]:
+    """The changes from ``before`` to ``after`` as the plan shows them: (path, old, new, note), each value taken
+    from a redacted copy of its side, so a credential-looking literal is never shown, whole or in part, in a
+    value, in a list's note or inside a nested object (a new resource shows whole objects)."""
+    root: Path = (section, key)
+    shown_before, shown_after = redact(before, root), redact(after, root)
+    changes = []
+    for path, note in _diff((), before, after):
+        old, new = _at(shown_before, before, path), _at(shown_after, after, path)
+        if note is None and isinstance(old, list) and isinstance(new, list):
+            note = _list_note(old, new)
+        changes.append((path, old, new, note))
+    return changes
+
+
+def _at(shown: Any, raw: Any, path: Path) -> Any:
+    """The redacted value at ``path`` (a key that was itself masked leaves only the redaction)."""
+    for part in path:
+        if not _has(raw, part):
+            return None
+        raw = raw[part]
+        if not _has(shown, part):
+            return REDACTED
+        shown = shown[part]
+    return shown
+
+
+def _has(value: Any, part: str | int) -> bool:
+    if isinstance(value, dict):
+        return part in value
+    return isinstance(value, list) and isinstance(part, int) and part < len(value)
+
+
+def _list_note(old: list[Any], new: list[Any]) -> str:
+    if old == new:
+        return "changed (values redacted)"
+    added = [v for v in new if v not in old]
+    removed = [v for v in old if v not in new]
+    parts = [
+        f"added {', '.join(map(str, added))}" if added else "",
+        f"removed {', '.join(map(str, removed))}" if removed else "",
+    ]
+    return "; ".join(p for p in parts if p) or "reordered"
 
 
 # -- cost ----------------------------------------------------------------------------------------------------
@@ -294,35 +341,26 @@ def monthly(hourly: float | None) -> float | None:
 # -- credentials ---------------------------------------------------------------------------------------------
 
 
-def _credential_paths(stack: StackFile) -> set[tuple[str, str, str]]:
-    found = set()
-    for section, entries in stack.declarations.items():
-        for key, declaration in entries.items():
-            for name, value in (declaration.inputs.get("env") or {}).items():
-                if isinstance(value, str) and looks_like_credential(name, value):
-                    found.add((section, key, f"env.{name}"))
-            workspace = declaration.inputs.get("workspace") or {}
-            if isinstance(workspace.get("url"), str) and looks_like_credential("url", workspace["url"]):
-                found.add((section, key, "workspace.url"))
-    return found
-
-
 def _credential_warnings(stack: StackFile) -> list[str]:
+    paths = {
+        _path_text(finding.path)
+        for section, entries in stack.declarations.items()
+        for key, declaration in entries.items()
+        for finding in findings(_view(section, declaration), (section, key))
+    }
     return [
-        f"{section}.{key}.{path}: a literal that looks like a credential is in the stack file; use "
+        f"{path}: a literal that looks like a credential is in the stack file; use "
         "{secret: KEY} (Pulumi secret config) or secret:NAME (a Paperspace project secret) instead"
-        for section, key, path in sorted(_credential_paths(stack))
+        for path in sorted(paths)
     ]
 
 
-def _mask_credentials(resource: ResourcePlan) -> None:
-    """Never print a value that looks like a credential, on either side of a change."""
-
-    def masked(change: Change, value: Any) -> Any:
-        name = change.path.rsplit(".", 1)[-1]
-        secret_looking = isinstance(value, str) and looks_like_credential(name, value)
-        return REDACTED if secret_looking else value
-
+def _scrub(resource: ResourcePlan) -> None:
+    """Hide credential-looking text in what the plan prints besides values: paths, keys and notes."""
+    resource.key = mask_text(resource.key)
     resource.changes = [
-        Change(c.path, masked(c, c.old), masked(c, c.new), c.policy, c.risk, c.note) for c in resource.changes
+        Change(mask_text(c.path), c.old, c.new, c.policy, c.risk, mask_text(c.note) if c.note else c.note)
+        for c in resource.changes
     ]
+    resource.notes = [mask_text(note) for note in resource.notes]
+    resource.cost.notes = [mask_text(note) for note in resource.cost.notes]

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from gradient_provider.stack import SecretRef, load_stack, parse_stack
 from gradient_provider.stack_schema import render
-from gradient_provider.yaml_source import SourceError
+from gradient_provider.yaml_source import PARSER, SourceError
 from tests.support.emulator import REPO_ROOT
 
 GOOD = """\
@@ -146,10 +146,13 @@ BROKEN = {
 def test_each_broken_file_names_file_line_path_and_expectation(case: str) -> None:
     text, expected = BROKEN[case]
     problems = _problems(text)
-    if expected is None:  # a syntax error: the parser's wording, and the line where it gave up
+    if expected is None:  # a syntax error: the parser's wording, the line where it gave up, where it began
+        wording = {
+            yaml.CSafeLoader: "did not find expected ',' or ']'",
+            yaml.SafeLoader: "expected ',' or ']', but got '<stream end>'",
+        }[PARSER]
         assert problems == [
-            "stack.yaml:3: (syntax): invalid YAML: while parsing a flow sequence expected ',' or "
-            "']', but got '<stream end>'"
+            f"stack.yaml:3: (syntax): invalid YAML: {wording} (while parsing a flow sequence started on line 2)"
         ]
     else:
         assert problems == expected
