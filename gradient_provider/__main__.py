@@ -14,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .kinds import registry
 from .pulumi_files import PROJECT_FILE, check_file, is_pulumi_file
 from .reference import refresh
 from .review.gitsource import GitError, files_at, read_at
@@ -61,7 +62,7 @@ def validate(files: list[str]) -> int:
             failed = True
             print(internal_error(path, error))
             continue
-        counts = ", ".join(f"{len(stack.section(s))} {s}" for s in ("projects", "experiments", "deployments"))
+        counts = ", ".join(f"{len(stack.section(kind.section))} {kind.section}" for kind in registry())
         print(f"{path}: ok ({counts})", file=sys.stderr)
     return 1 if failed else 0
 

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from .resources import Deployment, Experiment, Project
+from .kinds import Kind, in_dependency_order, registry
+from .lifecycles import secret_env
+from .resources import RESOURCES, GradientResource
 from .stack import Declaration, SecretRef, StackFile, load_stack
 from .yaml_source import SourceError
 
 STACKS_DIR = Path("stacks")
 
-
-@dataclass
-class DeclaredStack:
-    projects: dict[str, Project]
-    experiments: dict[str, Experiment]
-    deployments: dict[str, Deployment]
+# section -> key -> the declared resource
+DeclaredStack = dict[str, dict[str, GradientResource]]
 
 
 def run_stack(stack_name: str, root: Path | None = None) -> DeclaredStack:
@@ -47,47 +44,50 @@ def _secret_config(stack: StackFile) -> dict[str, pulumi.Output[str]]:
     return {key: config.require_secret(key) for key in stack.secret_keys}
 
 
-def _inputs(declaration: Declaration, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
-    """Provider inputs: env values read from secret config go to ``secretEnv`` (kept as Paperspace project
-    secrets, never written into a spec); the rest of ``env`` stays as written."""
+def _inputs(kind: Kind, declaration: Declaration, secrets: dict[str, pulumi.Output[str]]) -> dict[str, Any]:
+    """Provider inputs: values read from secret config go to ``secretEnv`` (kept as Paperspace project
+    secrets, never written into a spec); the rest of a secret-valued map stays as written."""
     inputs = dict(declaration.inputs)
-    if "env" in inputs:
-        env = inputs.pop("env")
-        plain = {name: value for name, value in env.items() if not isinstance(value, SecretRef)}
-        secret = {name: secrets[value.key] for name, value in env.items() if isinstance(value, SecretRef)}
+    for name, rule in kind.table.fields.items():
+        if not rule.secret_values or name not in inputs:
+            continue
+        values = inputs.pop(name)
+        plain = {var: value for var, value in values.items() if not isinstance(value, SecretRef)}
+        secret = {var: secrets[value.key] for var, value in values.items() if isinstance(value, SecretRef)}
         if plain:
-            inputs["env"] = plain
+            inputs[name] = plain
         if secret:
-            inputs["secretEnv"] = secret
+            inputs[secret_env.FIELD] = secret
     return inputs
 
 
 def declare(stack: StackFile, secrets: dict[str, pulumi.Output[str]]) -> DeclaredStack:
-    projects = {key: Project(key, _inputs(d, secrets)) for key, d in stack.section("projects").items()}
-    experiments = {
-        key: Experiment(key, {**_inputs(d, secrets), "projectId": projects[str(d.project)].id})
-        for key, d in stack.section("experiments").items()
-    }
-    deployments = {}
-    for key, d in stack.section("deployments").items():
-        inputs = {**_inputs(d, secrets), "projectId": projects[str(d.project)].id}
-        if d.model is not None:
-            # A real dependency: the deployment waits for the experiment and mounts the model it registered.
-            inputs["modelId"] = experiments[d.model].modelId
-        deployments[key] = Deployment(key, inputs)
-    return DeclaredStack(projects, experiments, deployments)
+    """Declare every entry, kinds in dependency order; a reference becomes the target resource's output,
+    so it is a real dependency (a deployment waits for the experiment whose model it mounts)."""
+    declared: DeclaredStack = {}
+    for kind in in_dependency_order():
+        resource_class = RESOURCES[kind.kind]
+        declared[kind.section] = {}
+        for key, declaration in stack.section(kind.section).items():
+            inputs = _inputs(kind, declaration, secrets)
+            for ref in kind.references:
+                target_key = declaration.references.get(ref.field)
+                if target_key is not None:
+                    target = declared[ref.target][target_key]
+                    inputs[ref.input] = target.id if ref.output == "id" else getattr(target, ref.output)
+            declared[kind.section][key] = resource_class(key, inputs)
+    return declared
 
 
 def export(declared: DeclaredStack) -> None:
-    pulumi.export("projects", {key: {"id": project.id} for key, project in declared.projects.items()})
-    pulumi.export(
-        "experiments",
-        {
-            key: {"workflowId": e.id, "runNumber": e.runNumber, "phase": e.phase, "modelId": e.modelId}
-            for key, e in declared.experiments.items()
-        },
-    )
-    pulumi.export(
-        "deployments",
-        {key: {"id": d.id, "endpoint": d.endpoint, "status": d.status} for key, d in declared.deployments.items()},
-    )
+    for kind in registry():
+        pulumi.export(
+            kind.section,
+            {
+                key: {
+                    name: resource.id if output == "id" else getattr(resource, output)
+                    for name, output in kind.exports.items()
+                }
+                for key, resource in declared.get(kind.section, {}).items()
+            },
+        )

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .stack_schema import PROVIDER_FIELD, REFERENCES, SECTIONS, STACK_ONLY_FIELDS
+from .kinds import registry
 
 BEGIN = "<!-- BEGIN GENERATED: stack reference (python -m gradient_provider reference --write) -->"
 END = "<!-- END GENERATED: stack reference -->"
@@ -36,28 +36,30 @@ def _cell(text: str) -> str:
 
 def render_reference() -> str:
     lines: list[str] = []
-    for section, table in SECTIONS.items():
+    for kind in registry():
+        table = kind.table
         lines += [
-            f"#### `{section}.<key>` ({table.kind})",
+            f"#### `{kind.section}.<key>` ({table.kind})",
             "",
             "| field | type | default | on change | risk | meaning |",
             "|---|---|---|---|---|---|",
         ]
-        for name, schema in STACK_ONLY_FIELDS.get(section, {}).items():
-            rule = table.fields[PROVIDER_FIELD[name]]  # the input the reference resolves to decides the policy
-            required = " (required)" if name == "project" else ""
-            target = REFERENCES[section][name]
+        for ref in kind.references:
+            rule = table.fields[ref.input]  # the input the reference resolves to decides the policy
+            required = " (required)" if ref.required else ""
             lines.append(
-                f"| `{name}`{required} | key of `{target}` | | {rule.policy.value} | {rule.risk.value} "
-                f"| {_cell(schema['description'])} |"
+                f"| `{ref.field}`{required} | key of `{ref.target}` | | {rule.policy.value} | {rule.risk.value} "
+                f"| {_cell(ref.description)} |"
             )
         for name, rule in table.fields.items():
-            if name == "projectId" or rule.provider_only:
+            if rule.provider_only:
                 continue
             default = (
-                "the key" if name == "name" else (f"`{json.dumps(rule.default)}`" if rule.default is not None else "")
+                "the key"
+                if rule.defaults_to_key
+                else (f"`{json.dumps(rule.default)}`" if rule.default is not None else "")
             )
-            required = " (required)" if rule.required and name != "name" else ""
+            required = " (required)" if rule.required and not rule.defaults_to_key else ""
             lines.append(
                 f"| `{name}`{required} | {_type(rule.schema)} | {default} | {rule.policy.value} | {rule.risk.value} "
                 f"| {_cell(rule.description)} |"

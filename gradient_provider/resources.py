@@ -31,7 +31,7 @@ class DeploymentProvider(LifecycleProvider):
     lifecycle = DeploymentLifecycle
 
 
-class _GradientResource(Resource):
+class GradientResource(Resource):
     """Shared constructor: the kind's provider, and its computed outputs declared so they become attributes.
 
     Never instantiated itself; each subclass sets its type token (module/name) and provider class.
@@ -45,13 +45,13 @@ class _GradientResource(Resource):
         super().__init__(self.provider_class(), resource_name, props, opts)
 
 
-class Project(_GradientResource, module="gradient", name="Project"):
+class Project(GradientResource, module="gradient", name="Project"):
     provider_class = ProjectProvider
     name: pulumi.Output[str]
     projectId: pulumi.Output[str]
 
 
-class Experiment(_GradientResource, module="gradient", name="Experiment"):
+class Experiment(GradientResource, module="gradient", name="Experiment"):
     provider_class = ExperimentProvider
     workflowId: pulumi.Output[str]
     runNumber: pulumi.Output[int]
@@ -59,8 +59,14 @@ class Experiment(_GradientResource, module="gradient", name="Experiment"):
     modelId: pulumi.Output[str | None]
 
 
-class Deployment(_GradientResource, module="gradient", name="Deployment"):
+class Deployment(GradientResource, module="gradient", name="Deployment"):
     provider_class = DeploymentProvider
     deploymentId: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     status: pulumi.Output[str]
+
+
+# kind name (the table's) -> its resource class, for the program
+RESOURCES: dict[str, type[GradientResource]] = {
+    cls.provider_class.lifecycle.table.kind: cls for cls in (Project, Experiment, Deployment)
+}

@@ -17,12 +17,23 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from jsonschema.exceptions import ValidationError
+from jsonschema.protocols import Validator
 
+from .kinds import Kind, registry
 from .review.credentials import Finding, findings, mask_text, name_says_secret, scan
-from .stack_schema import MAX_SAFE_INTEGER, REFERENCES, SECTIONS, is_finite_number, stack_validator
+from .stack_schema import MAX_SAFE_INTEGER, is_finite_number, stack_validator
 from .yaml_source import MAX_BYTES, MAX_PROBLEMS, Located, Path, Problem, SourceError, clipped, decode, dotted, load
 
-_VALIDATOR = stack_validator()
+_compiled: list[tuple[tuple[Kind, ...], Validator]] = []
+
+
+def _validator(kinds: tuple[Kind, ...]) -> Validator:
+    """The stack validator of a registry, built once per registry (compiling it is not free)."""
+    if not _compiled or _compiled[-1][0] is not kinds:
+        _compiled[:] = [(kinds, stack_validator())]
+    return _compiled[-1][1]
+
+
 _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 MAX_SUGGESTION_CANDIDATES = 200  # beyond this many keys, a bad reference gets no "did you mean"
@@ -37,11 +48,10 @@ class SecretRef:
 
 @dataclass(frozen=True)
 class Declaration:
-    section: str  # "projects", "experiments" or "deployments"
+    section: str  # the kind's section: its map in the stack file
     key: str
-    inputs: dict[str, Any]  # provider inputs except the references below; env values may be SecretRef
-    project: str | None = None  # key of the project it belongs to
-    model: str | None = None  # key of the experiment whose model a deployment mounts
+    inputs: dict[str, Any]  # provider inputs except references; values of secret-valued maps may be SecretRef
+    references: dict[str, str] = field(default_factory=dict)  # reference field -> the key it names
     line: int = 1
 
 
@@ -60,7 +70,10 @@ class StackFile:
                 value.key
                 for entries in self.declarations.values()
                 for entry in entries.values()
-                for value in (entry.inputs.get("env") or {}).values()
+                for inputs in [entry.inputs]
+                for name in inputs
+                if isinstance(inputs[name], dict)
+                for value in inputs[name].values()
                 if isinstance(value, SecretRef)
             }
         )
@@ -94,7 +107,7 @@ def parse_stack(file: str, text: str, *, credentials: bool = True) -> StackFile:
         raise SourceError(
             [Problem(file, 1, "(file)", f"expected a mapping with projects, experiments and deployments, got a {kind}")]
         )
-    errors = itertools.islice(_VALIDATOR.iter_errors(located.data), 10 * MAX_PROBLEMS)
+    errors = itertools.islice(_validator(registry()).iter_errors(located.data), 10 * MAX_PROBLEMS)
     problems = [problem for error in errors for problem in _schema_problem(located, error)]
     if not problems:
         problems = _reference_problems(located)
@@ -102,27 +115,30 @@ def parse_stack(file: str, text: str, *, credentials: bool = True) -> StackFile:
         problems += credential_problems(located, text)
     if problems:
         raise SourceError(sorted(problems, key=lambda p: (p.line, p.path)))
-    return StackFile(file, {section: _declare(located, section) for section in SECTIONS if section in located.data})
+    return StackFile(
+        file, {kind.section: _declare(located, kind) for kind in registry() if kind.section in located.data}
+    )
 
 
-def _declare(located: Located, section: str) -> dict[str, Declaration]:
+def _declare(located: Located, kind: Kind) -> dict[str, Declaration]:
     declared = {}
-    for key, entry in (located.data.get(section) or {}).items():
-        references = REFERENCES.get(section, {})
+    references = {ref.field for ref in kind.references}
+    for key, entry in (located.data.get(kind.section) or {}).items():
         inputs = {name: value for name, value in entry.items() if name not in references}
-        inputs["name"] = entry.get("name", key)
-        if "env" in inputs:
-            inputs["env"] = {
-                name: SecretRef(value["secret"]) if isinstance(value, dict) else value
-                for name, value in inputs["env"].items()
-            }
+        for name, rule in kind.table.fields.items():
+            if rule.defaults_to_key and name not in inputs:
+                inputs[name] = key
+            if rule.secret_values and isinstance(inputs.get(name), dict):
+                inputs[name] = {
+                    var: SecretRef(value["secret"]) if isinstance(value, dict) else value
+                    for var, value in inputs[name].items()
+                }
         declared[key] = Declaration(
-            section,
+            kind.section,
             key,
             inputs,
-            project=entry.get("project"),
-            model=entry.get("model") if "model" in references else None,
-            line=located.line_of((section, key), key=True),
+            references={name: entry[name] for name in sorted(references) if entry.get(name) is not None},
+            line=located.line_of((kind.section, key), key=True),
         )
     return declared
 
@@ -133,46 +149,43 @@ def _declare(located: Located, section: str) -> dict[str, Declaration]:
 def _reference_problems(located: Located) -> list[Problem]:
     data = located.data
     problems: list[Problem] = []
-    keys = {section: sorted(data.get(section) or {}) for section in SECTIONS}
-    for section in ("experiments", "deployments"):
-        names_in_project: dict[tuple[str, str], str] = {}
-        for key, entry in (data.get(section) or {}).items():
-            for field_name, target in REFERENCES[section].items():
-                ref = entry.get(field_name)
-                if ref is None:
+    keys = {kind.section: sorted(data.get(kind.section) or {}) for kind in registry()}
+    for kind in registry():
+        # The API matches objects of a kind by name within a project (the deployments upsert, the adoption of
+        # a workflow): where the kind says so, no two entries may share the values of its identity.
+        seen: dict[tuple[str, ...], str] = {}
+        for key, entry in (data.get(kind.section) or {}).items():
+            for ref in kind.references:
+                target_key = entry.get(ref.field)
+                if target_key is None:
                     continue
-                path: Path = (section, key, field_name)
-                candidates = keys[target]
-                if ref not in (data.get(target) or {}):
-                    problems.append(
-                        Problem(
-                            located.file, located.line_of(path), dotted(path), _unknown_ref(ref, target, candidates)
-                        )
-                    )
-                elif field_name == "model" and not (data[target][ref] or {}).get("model"):
-                    problems.append(
-                        Problem(
-                            located.file,
-                            located.line_of(path),
-                            dotted(path),
-                            f"experiment {ref!r} registers no model; give it `model: {{name: ...}}`",
-                        )
-                    )
-            # The API matches deployments (upsert) and experiments (adoption) by name within a project.
-            name = entry.get("name", key)
-            owner = (str(entry.get("project")), str(name))
-            if owner in names_in_project:
-                path = (section, key)
+                path: Path = (kind.section, key, ref.field)
+                targets = data.get(ref.target) or {}
+                if target_key not in targets:
+                    message = _unknown_ref(target_key, ref.target, keys[ref.target])
+                elif ref.needs and not (targets[target_key] or {}).get(ref.needs):
+                    message = ref.needs_message.format(target=target_key)
+                else:
+                    continue
+                problems.append(Problem(located.file, located.line_of(path), dotted(path), message))
+            if not kind.unique_identity:
+                continue
+            identity = tuple(str(entry.get(name, key if name == "name" else None)) for name in kind.identity)
+            if identity in seen:
+                path = (kind.section, key)
+                scope = "".join(
+                    f" in {name} {value!r}" for name, value in zip(kind.identity[1:], identity[1:], strict=True)
+                )
                 problems.append(
                     Problem(
                         located.file,
                         located.line_of(path, key=True),
                         dotted(path),
-                        f"name {name!r} is already used by {section}.{names_in_project[owner]} in project "
-                        f"{entry.get('project')!r}; names must be unique within a project",
+                        f"{kind.identity[0]} {identity[0]!r} is already used by {kind.section}.{seen[identity]}"
+                        f"{scope}; names must be unique within a project",
                     )
                 )
-            names_in_project.setdefault(owner, key)
+            seen.setdefault(identity, key)
     return problems
 
 

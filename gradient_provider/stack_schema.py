@@ -1,4 +1,4 @@
-"""The JSON Schema of stack files, derived from the lifecycles' field-policy tables.
+"""The JSON Schema of stack files, derived from the kinds' declarations (kinds/) and their field-policy tables.
 
 ``schemas/stack.schema.json`` is this function's output, committed for editors (yaml-language-server) and
 checked against it by the tests; regenerate it with ``python -m gradient_provider schema --write``.
@@ -13,19 +13,11 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.protocols import Validator
 
-from .lifecycles.deployment import TABLE as DEPLOYMENT_TABLE
-from .lifecycles.experiment import TABLE as EXPERIMENT_TABLE
-from .lifecycles.policy import FieldRule, FieldTable
-from .lifecycles.project import TABLE as PROJECT_TABLE
+from .kinds import Kind, registry
+from .lifecycles.policy import FieldRule
 
 SCHEMA_ID = "https://gradient-stacks.invalid/schemas/stack.schema.json"
 KEY_PATTERN = "^[A-Za-z][A-Za-z0-9_-]*$"
-
-SECTIONS: dict[str, FieldTable] = {
-    "projects": PROJECT_TABLE,
-    "experiments": EXPERIMENT_TABLE,
-    "deployments": DEPLOYMENT_TABLE,
-}
 
 SECRET_REF = {
     "type": "object",
@@ -40,37 +32,15 @@ SECRET_REF = {
     },
 }
 
-# Fields that a stack file writes differently from the provider input.
-STACK_ONLY_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
-    "experiments": {
-        "project": {"type": "string", "description": "Key of the project (under `projects`) that holds this."},
-    },
-    "deployments": {
-        "project": {"type": "string", "description": "Key of the project (under `projects`) that holds this."},
-        "model": {
-            "type": "string",
-            "description": "Key of the experiment (under `experiments`) whose registered model is mounted at "
-            "/opt/models. Use either this or `modelId`.",
-        },
-    },
-}
-# stack reference field -> the provider input it resolves to
-PROVIDER_FIELD = {"project": "projectId", "model": "modelId"}
-# section -> stack field -> the section whose keys it names
-REFERENCES: dict[str, dict[str, str]] = {
-    "experiments": {"project": "projects"},
-    "deployments": {"project": "projects", "model": "experiments"},
-}
-
 
 def describe(rule: FieldRule, default_note: str | None = None) -> str:
     default = default_note or (f" Default: {json.dumps(rule.default)}." if rule.default is not None else "")
     return f"{rule.description}{default} Change: {rule.policy.value} (risk: {rule.risk.value})."
 
 
-def _field_schema(section: str, name: str, rule: FieldRule) -> dict[str, Any]:
+def _field_schema(rule: FieldRule) -> dict[str, Any]:
     schema = dict(rule.schema)
-    if name == "env":  # values may be Pulumi secrets, kept secret end to end
+    if rule.secret_values:  # values may be Pulumi secrets, kept secret end to end
         schema = {
             **schema,
             "additionalProperties": {
@@ -78,32 +48,37 @@ def _field_schema(section: str, name: str, rule: FieldRule) -> dict[str, Any]:
                 "x-expected": "a string, or {secret: CONFIG_KEY}",
             },
         }
-    note = " Default: the entry's key." if name == "name" else None
+    note = " Default: the entry's key." if rule.defaults_to_key else None
     return {**schema, "description": describe(rule, note)}
 
 
-def entry_schema(section: str) -> dict[str, Any]:
-    table = SECTIONS[section]
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    for name, rule in table.fields.items():
-        if name == "projectId" or rule.provider_only:
+def entry_schema(kind: Kind) -> dict[str, Any]:
+    """One entry of a kind's section: its table's stack fields, its references (by key), its exclusions."""
+    properties: dict[str, Any] = {
+        ref.field: {"type": "string", "description": ref.description, "x-reference": ref.target}
+        for ref in kind.references
+    }
+    required = [ref.field for ref in kind.references if ref.required]
+    for name, rule in kind.table.fields.items():
+        if rule.provider_only:
             continue
-        properties[name] = _field_schema(section, name, rule)
-        if rule.required and name != "name":
+        properties[name] = _field_schema(rule)
+        if rule.required and not rule.defaults_to_key:
             required.append(name)
-    for name, schema in STACK_ONLY_FIELDS.get(section, {}).items():
-        properties[name] = {**schema, "x-reference": REFERENCES[section][name]}
-    if "project" in properties:
-        required.insert(0, "project")
     entry: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": required,
         "properties": properties,
     }
-    if section == "deployments":
-        entry["not"] = {"required": ["model", "modelId"], "x-expected": "only one of `model` and `modelId`"}
+    if kind.exclusive:
+        entry["allOf"] = [
+            {
+                "not": {"required": list(group)},
+                "x-expected": "only one of " + " and ".join(f"`{name}`" for name in group),
+            }
+            for group in kind.exclusive
+        ]
     return entry
 
 
@@ -142,11 +117,6 @@ def stack_validator() -> Validator:
 
 
 def stack_schema() -> dict[str, Any]:
-    descriptions = {
-        "projects": "Paperspace projects, by key. Every experiment and deployment names one with `project`.",
-        "experiments": "Training runs, by key: a workflow whose runs follow the run-affecting fields.",
-        "deployments": "Model endpoints, by key, kept in the desired state by the deployments upsert.",
-    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -156,13 +126,13 @@ def stack_schema() -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            section: {
+            kind.section: {
                 "type": "object",
-                "description": descriptions[section],
+                "description": kind.description,
                 "propertyNames": {"pattern": KEY_PATTERN},
-                "additionalProperties": entry_schema(section),
+                "additionalProperties": entry_schema(kind),
             }
-            for section in SECTIONS
+            for kind in registry()
         },
     }
 

@@ -21,15 +21,20 @@ KINDS: tuple[Kind, ...] = (
 )
 
 
-def by_section(kinds: tuple[Kind, ...] = KINDS) -> dict[str, Kind]:
-    return {kind.section: kind for kind in kinds}
+def registry() -> tuple[Kind, ...]:
+    """The kinds, read when asked (so a test can register a kind of its own for the duration of a test)."""
+    return KINDS
 
 
-def in_dependency_order(kinds: tuple[Kind, ...] = KINDS) -> list[Kind]:
+def by_section() -> dict[str, Kind]:
+    return {kind.section: kind for kind in registry()}
+
+
+def in_dependency_order() -> list[Kind]:
     """Kinds ordered so that every kind comes after the kinds its references name."""
-    sections = by_section(kinds)
-    graph = {kind.section: {ref.target for ref in kind.references} for kind in kinds}
+    sections = by_section()
+    graph = {kind.section: {ref.target for ref in kind.references} for kind in registry()}
     return [sections[section] for section in TopologicalSorter(graph).static_order()]
 
 
-__all__ = ["KINDS", "Kind", "Reference", "by_section", "in_dependency_order"]
+__all__ = ["KINDS", "Kind", "Reference", "by_section", "in_dependency_order", "registry"]

@@ -52,9 +52,10 @@ class Kind:
     create_risk: Risk = Risk.SAFE  # what creating one risks (an experiment trains)
     cost: Cost = field(default_factory=Cost)
     exports: Mapping[str, str] = field(default_factory=dict)  # stack output key -> resource output ("id": Pulumi id)
-    # the fields that must match for an entry that left under one key and came back under another to be the
-    # same Paperspace object (a re-key)
+    # the stack fields that identify the Paperspace object (an entry that left under one key and came back
+    # under another with the same values is a re-key), and whether two entries may share them
     identity: tuple[str, ...] = ("name",)
+    unique_identity: bool = False
 
     @property
     def kind(self) -> str:

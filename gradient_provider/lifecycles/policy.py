@@ -41,11 +41,18 @@ class FieldRule:
     default: Any = None  # filled in by check when the field is absent
     required: bool = False
     provider_only: bool = False  # set by the program from other stack-file fields; not written in stack files
+    secret_values: bool = False  # a map whose values a stack file may give as {secret: KEY} (secret config)
+    defaults_to_key: bool = False  # absent from a stack entry, it is the entry's key
+    # Where a change's risk depends on the values (enabled: false -> true starts serving, it is no downtime).
+    risk_of: Callable[[Any, Any], Risk] | None = None
     # The value's canonical form for comparing old and new (nested defaults filled in), so that a value written
     # out in full and the same value left to its defaults are no change.
     normalize: Callable[[Any], Any] | None = None
     # A rule JSON Schema cannot say (e.g. list entries unique by one of their fields): the problem, or None.
     semantic: Callable[[Any], str | None] | None = None
+
+    def risk_of_change(self, old: Any, new: Any) -> Risk:
+        return self.risk_of(old, new) if self.risk_of is not None else self.risk
 
     def canonical(self, value: Any) -> Any:
         return self.normalize(value) if self.normalize is not None and value is not None else value

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..kinds import Kind, by_section, registry
 from ..lifecycles.policy import FieldRule, Policy, Risk
 from ..stack import Declaration, SecretRef, StackFile
-from ..stack_schema import PROVIDER_FIELD, REFERENCES, SECTIONS
 from .credentials import REDACTED, findings, mask_text, redact
 from .prices import HOURS_PER_MONTH, price_list
 
@@ -18,7 +18,6 @@ Path = tuple[str | int, ...]
 
 # Higher is riskier; "none" is an unchanged resource.
 RISK_ORDER = {"none": 0, Risk.SAFE: 1, Risk.RESTART: 2, Risk.RETRAIN: 3, Risk.DOWNTIME: 4, Risk.DESTROY: 5}
-KIND = {"projects": "project", "experiments": "experiment", "deployments": "deployment"}
 __all__ = ["REDACTED", "Change", "Cost", "ResourcePlan", "StackPlan", "monthly", "plan_stack", "shown"]
 
 
@@ -58,7 +57,12 @@ class ResourcePlan:
 
     @property
     def kind(self) -> str:
-        return KIND[self.section]
+        return by_section()[self.section].noun
+
+    @property
+    def runs_continuously(self) -> bool:
+        """Whether it costs money by the hour while it exists (a deployment), as opposed to per run."""
+        return by_section()[self.section].cost.hourly is not None
 
 
 @dataclass
@@ -96,77 +100,77 @@ class StackPlan:
 def plan_stack(file: str, base: str, old: StackFile, new: StackFile) -> StackPlan:
     resources: list[ResourcePlan] = []
     warnings = _credential_warnings(new)
-    for section in SECTIONS:
+    for kind in registry():
+        section = kind.section
         before, after = old.section(section), new.section(section)
-        rekeyed = _rekeyed(section, before, after)
+        rekeyed = _rekeyed(kind, before, after)
         for key in sorted(set(before) | set(after)):
             if key in after and key not in before:
-                resource = _created(section, key, after[key])
+                resource = _created(kind, key, after[key])
                 if key in rekeyed.values():
                     old_key = next(k for k, v in rekeyed.items() if v == key)
                     resource.notes.append(
                         f"re-keyed from `{old_key}`: Pulumi creates `{key}` and deletes `{old_key}`; with the same "
-                        "name in the same project the new resource takes over the same Paperspace object, and the "
-                        f"delete of `{old_key}` then removes it. Keep the key, or add an alias."
+                        f"{' and '.join(kind.identity)} the new resource takes over the same Paperspace object, and "
+                        f"the delete of `{old_key}` then removes it. Keep the key, or add an alias."
                     )
                     resource.risk = Risk.DESTROY
                 resources.append(resource)
             elif key in before and key not in after:
-                resource = _deleted(section, key, before[key])
+                resource = _deleted(kind, key, before[key])
                 if key in rekeyed:
                     resource.notes.append(f"re-keyed to `{rekeyed[key]}` (see there)")
                 resources.append(resource)
             else:
-                resources.append(_compared(section, key, before[key], after[key]))
+                resources.append(_compared(kind, key, before[key], after[key]))
     for resource in resources:
         _scrub(resource)
     return StackPlan(file, base, resources, [mask_text(warning) for warning in warnings])
 
 
-def _view(section: str, declaration: Declaration) -> dict[str, Any]:
+def _view(kind: Kind, declaration: Declaration) -> dict[str, Any]:
     """What the stack file says about a resource, with the table's defaults filled in (so an explicit default
     is no change), references by key, and secrets as references."""
-    table = SECTIONS[section]
-    view = table.with_defaults(declaration.inputs)
-    if declaration.project is not None:
-        view["project"] = declaration.project
-    if declaration.model is not None:
-        view["model"] = declaration.model
+    view = kind.table.with_defaults(declaration.inputs)
+    view.update(declaration.references)
     return view
 
 
-def _rule(section: str, path: Path) -> FieldRule:
+def _rule(kind: Kind, path: Path) -> FieldRule:
     """The table's rule for a changed field; a reference (`project`, a deployment's `model`) by the provider
     input it resolves to. An experiment's `model` is its own field, not a reference."""
     top = str(path[0])
-    return SECTIONS[section].fields[PROVIDER_FIELD[top] if top in REFERENCES.get(section, {}) else top]
+    reference = kind.reference(top)
+    return kind.table.fields[reference.input if reference else top]
 
 
-def _created(section: str, key: str, declaration: Declaration) -> ResourcePlan:
-    view = _view(section, declaration)
-    risk = Risk.RETRAIN if section == "experiments" else Risk.SAFE
+def _created(kind: Kind, key: str, declaration: Declaration) -> ResourcePlan:
+    view = _view(kind, declaration)
+    risk = kind.create_risk
     changes = [
         Change(_path_text(path), None, new, Policy.IN_PLACE, risk, note)
-        for path, _, new, note in _shown_diff(section, key, {}, view)
+        for path, _, new, note in _shown_diff(kind.section, key, {}, view)
     ]
-    resource = ResourcePlan(section, key, "create", risk, changes)
-    resource.cost = _cost(section, None, view)
+    resource = ResourcePlan(kind.section, key, "create", risk, changes)
+    resource.cost = _cost(kind, None, view)
     return resource
 
 
-def _deleted(section: str, key: str, declaration: Declaration) -> ResourcePlan:
-    view = _view(section, declaration)
-    resource = ResourcePlan(section, key, "delete", Risk.DESTROY)
-    resource.cost = _cost(section, view, None)
+def _deleted(kind: Kind, key: str, declaration: Declaration) -> ResourcePlan:
+    view = _view(kind, declaration)
+    resource = ResourcePlan(kind.section, key, "delete", Risk.DESTROY)
+    resource.cost = _cost(kind, view, None)
     return resource
 
 
-def _compared(section: str, key: str, old: Declaration, new: Declaration) -> ResourcePlan:
-    before, after = _view(section, old), _view(section, new)
-    changes = [
-        Change(_path_text(path), o, n, _rule(section, path).policy, _rule(section, path).risk, note)
-        for path, o, n, note in _shown_diff(section, key, before, after)
-    ]
+def _compared(kind: Kind, key: str, old: Declaration, new: Declaration) -> ResourcePlan:
+    before, after = _view(kind, old), _view(kind, new)
+    changes = []
+    for path, o, n, note in _shown_diff(kind.section, key, before, after):
+        rule, top = _rule(kind, path), str(path[0])
+        changes.append(
+            Change(_path_text(path), o, n, rule.policy, rule.risk_of_change(before.get(top), after.get(top)), note)
+        )
     policies = {c.policy for c in changes}
     if not changes:
         action = "unchanged"
@@ -179,21 +183,25 @@ def _compared(section: str, key: str, old: Declaration, new: Declaration) -> Res
     risk = max((c.risk for c in changes), key=lambda r: RISK_ORDER[r], default="none")
     if action == "replace":
         risk = max((c.risk for c in changes if c.policy is Policy.REPLACE), key=lambda r: RISK_ORDER[r])
-    resource = ResourcePlan(section, key, action, risk, changes)
-    resource.cost = _cost(section, before, after, retrains=action in ("new-run", "replace"))
+    resource = ResourcePlan(kind.section, key, action, risk, changes)
+    resource.cost = _cost(kind, before, after, retrains=action in ("new-run", "replace"))
     return resource
 
 
-def _rekeyed(section: str, before: dict[str, Declaration], after: dict[str, Declaration]) -> dict[str, str]:
-    """Old key -> new key for entries that left under one key and came back under another with the same name
-    and project (for projects: the same name)."""
+def _rekeyed(kind: Kind, before: dict[str, Declaration], after: dict[str, Declaration]) -> dict[str, str]:
+    """Old key -> new key for entries that left under one key and came back under another with the same
+    identity (the kind's: name and project, or a project's name)."""
+
+    def identity(declaration: Declaration) -> tuple[Any, ...]:
+        view = {**declaration.inputs, **declaration.references}
+        return tuple(view.get(name) for name in kind.identity)
+
     gone = {k: d for k, d in before.items() if k not in after}
     came = {k: d for k, d in after.items() if k not in before}
     pairs: dict[str, str] = {}
     for old_key, old in gone.items():
         for new_key, new in came.items():
-            same = old.inputs.get("name") == new.inputs.get("name") and old.project == new.project
-            if same and new_key not in pairs.values():
+            if identity(old) == identity(new) and new_key not in pairs.values():
                 pairs[old_key] = new_key
                 break
     return pairs
@@ -295,42 +303,19 @@ def _list_note(old: list[Any], new: list[Any]) -> str:
 # -- cost ----------------------------------------------------------------------------------------------------
 
 
-def _hourly(section: str, view: dict[str, Any] | None, notes: list[str] | None) -> float | None:
-    """Hourly cost of a deployment at its `replicas`; ``notes`` (when given) learn about unknowns and ceilings."""
-    notes = notes if notes is not None else []
-    if view is None or section != "deployments":
+def _hourly(kind: Kind, view: dict[str, Any] | None, notes: list[str] | None) -> float | None:
+    """Hourly cost of what the view declares; ``notes`` (when given) learn about unknowns and ceilings."""
+    if view is None or kind.cost.hourly is None:
         return 0.0
-    replicas = int(view.get("replicas", 1)) if view.get("enabled", True) else 0
-    if replicas == 0:
-        return 0.0
-    price = price_list().price(view.get("machineType"))
-    if price is None:
-        notes.append(f"no price for machine type {view.get('machineType')!r} in the price list")
-        return None
-    autoscaling = view.get("autoscaling") or {}
-    if autoscaling and autoscaling.get("enabled", True):
-        ceiling = price * int(autoscaling["maxReplicas"])
-        notes.append(f"autoscaling may add replicas: up to ${ceiling:.2f}/h at {autoscaling['maxReplicas']} replicas")
-    return price * replicas
+    return kind.cost.hourly(view, price_list().price, notes if notes is not None else [])
 
 
-def _cost(section: str, before: dict[str, Any] | None, after: dict[str, Any] | None, retrains: bool = False) -> Cost:
+def _cost(kind: Kind, before: dict[str, Any] | None, after: dict[str, Any] | None, retrains: bool = False) -> Cost:
     cost = Cost()
-    cost.hourly_before = _hourly(section, before, None if after is not None else cost.notes)
-    cost.hourly_after = _hourly(section, after, cost.notes)
-    starts_training = section == "experiments" and after is not None and (before is None or retrains)
-    if starts_training:
-        assert after is not None
-        price = price_list().price(after.get("machineType"))
-        hours = int(after["timeoutSeconds"]) / 3600
-        if price is None:
-            cost.notes.append(f"no price for machine type {after.get('machineType')!r}: re-train cost unknown")
-        else:
-            cost.retrain = price * hours
-            cost.notes.append(
-                f"re-train estimate assumes the run uses its whole timeoutSeconds ({hours:g} h) on one "
-                f"{after['machineType']} at ${price:.2f}/h: an upper bound"
-            )
+    cost.hourly_before = _hourly(kind, before, None if after is not None else cost.notes)
+    cost.hourly_after = _hourly(kind, after, cost.notes)
+    if kind.cost.per_run is not None and after is not None and (before is None or retrains):
+        cost.retrain = kind.cost.per_run(after, price_list().price, cost.notes)
     return cost
 
 
@@ -346,7 +331,7 @@ def _credential_warnings(stack: StackFile) -> list[str]:
         _path_text(finding.path)
         for section, entries in stack.declarations.items()
         for key, declaration in entries.items()
-        for finding in findings(_view(section, declaration), (section, key))
+        for finding in findings(_view(by_section()[section], declaration), (section, key))
     }
     return [
         f"{path}: a literal that looks like a credential is in the stack file; use "

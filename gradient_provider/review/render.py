@@ -172,7 +172,7 @@ def to_markdown(plans: list[StackPlan]) -> str:
             for r in plan.changed:
                 c = r.cost
                 running = "— | —"
-                if r.section == "deployments":
+                if r.runs_continuously:
                     running = (
                         f"{money(c.hourly_before)} → {money(c.hourly_after)} | "
                         f"{money(monthly(c.hourly_delta), signed=True)}"

@@ -206,7 +206,7 @@ def _stack_inputs(section: str) -> Iterator[tuple[str, dict[str, Any]]]:
             inputs["env"] = {k: v for k, v in env.items() if not isinstance(v, SecretRef)}
             inputs["secretEnv"] = {k: SECRET_CANARY for k, v in env.items() if isinstance(v, SecretRef)}
             inputs["projectId"] = "pr-contract"
-            if declaration.model:
+            if declaration.references.get("model"):
                 inputs["modelId"] = "mo-contract"
             yield f"{path.name}:{key}", inputs
 

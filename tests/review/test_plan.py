@@ -322,3 +322,14 @@ def test_bad_revisions_and_non_repositories_are_clean_errors(repo: Repo, tmp_pat
         timeout=60,
     )
     assert result.returncode == 1 and "not inside a git repository" in result.stderr
+
+
+def test_a_risk_that_depends_on_the_values_follows_them(repo: Repo) -> None:
+    """`enabled: true -> false` stops serving (downtime); `false -> true` starts replicas, nothing stops."""
+    repo.edit("    replicas: 2\n", "    replicas: 2\n    enabled: false\n")
+    _, document = repo.plan_json("--stack", "dev")
+    assert _changes(_resource(document, "deployments", "api"))["enabled"][2:] == ("in-place", "downtime")
+    repo.commit((repo.root / "stacks" / "dev.yaml").read_text())
+    repo.edit("    enabled: false\n", "    enabled: true\n")
+    _, document = repo.plan_json("--stack", "dev")
+    assert _changes(_resource(document, "deployments", "api"))["enabled"][2:] == ("in-place", "restart")

@@ -48,10 +48,10 @@ def test_a_good_file_gives_typed_declarations_with_references() -> None:
     stack = parse_stack("stack.yaml", GOOD)
     assert stack.section("projects")["research"].inputs == {"name": "Research"}
     train = stack.section("experiments")["train"]
-    assert train.project == "research" and train.inputs["name"] == "train"  # name defaults to the key
-    assert train.inputs["model"] == {"name": "resnet50"} and train.model is None
+    assert train.references == {"project": "research"} and train.inputs["name"] == "train"  # name: the key
+    assert train.inputs["model"] == {"name": "resnet50"}, "an experiment's model is its own field, no reference"
     api = stack.section("deployments")["api"]
-    assert (api.project, api.model, api.line) == ("research", "train", 11)
+    assert (api.references, api.line) == ({"model": "train", "project": "research"}, 11)
     assert api.inputs["env"] == {"HF_TOKEN": SecretRef("hfToken"), "MODE": "prod"}
     assert "project" not in api.inputs and "model" not in api.inputs
     assert stack.secret_keys == ["hfToken"]

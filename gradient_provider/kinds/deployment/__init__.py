@@ -51,4 +51,5 @@ KIND = Kind(
     cost=Cost(hourly=hourly),
     exports={"id": "id", "endpoint": "endpoint", "status": "status"},
     identity=("name", "project"),
+    unique_identity=True,
 )

@@ -77,6 +77,7 @@ TABLE = FieldTable(
             _STRING,
             "Project that holds the deployment. Changing it creates a new deployment there and deletes this one.",
             required=True,
+            provider_only=True,
         ),
         "name": FieldRule(
             Policy.IN_PLACE,
@@ -84,6 +85,7 @@ TABLE = FieldTable(
             {"type": "string", "minLength": 1, "maxLength": 128},
             "Deployment name, unique within its project.",
             required=True,
+            defaults_to_key=True,
         ),
         "image": FieldRule(Policy.IN_PLACE, Risk.RESTART, _STRING, "Container image to serve.", required=True),
         "command": FieldRule(
@@ -97,6 +99,7 @@ TABLE = FieldTable(
             Risk.SAFE,
             {"type": "object", "propertyNames": {"pattern": _ENV_NAME}, "additionalProperties": {"type": "string"}},
             "Environment variables. A value `secret:NAME` refers to a Paperspace project secret.",
+            secret_values=True,
         ),
         "ports": FieldRule(
             Policy.IN_PLACE,
@@ -171,6 +174,8 @@ TABLE = FieldTable(
             {"type": "boolean"},
             "false scales the deployment to zero (the endpoint stops serving).",
             default=True,
+            # Turning it off stops serving; turning it on starts serving again: replicas start, nothing stops.
+            risk_of=lambda old, new: Risk.DOWNTIME if old is not False and new is False else Risk.RESTART,
         ),
         "containerRegistry": FieldRule(
             Policy.IN_PLACE, Risk.RESTART, _STRING, "Name of a Paperspace container registry for a private image."

@@ -40,4 +40,5 @@ KIND = Kind(
     cost=Cost(per_run=run_cost),
     exports={"workflowId": "id", "runNumber": "runNumber", "phase": "phase", "modelId": "modelId"},
     identity=("name", "project"),
+    unique_identity=True,
 )

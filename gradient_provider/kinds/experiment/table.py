@@ -22,6 +22,7 @@ TABLE = FieldTable(
             _STRING,
             "Project that holds the experiment's workflow. Changing it replaces the experiment.",
             required=True,
+            provider_only=True,
         ),
         "name": FieldRule(
             Policy.REPLACE,
@@ -29,6 +30,7 @@ TABLE = FieldTable(
             {"type": "string", "minLength": 1, "maxLength": 128},
             "Workflow name. Changing it replaces the experiment.",
             required=True,
+            defaults_to_key=True,
         ),
         "image": FieldRule(Policy.NEW_RUN, Risk.RETRAIN, _STRING, "Container image to train in.", required=True),
         "command": FieldRule(
@@ -46,6 +48,7 @@ TABLE = FieldTable(
                 "additionalProperties": {"type": "string"},
             },
             "Environment variables of the training job.",
+            secret_values=True,
         ),
         "workspace": FieldRule(
             Policy.NEW_RUN,

@@ -13,6 +13,7 @@ TABLE = FieldTable(
             {"type": "string", "minLength": 1, "maxLength": 128},
             "Project name shown in the Paperspace console (not unique). Renamed in place.",
             required=True,
+            defaults_to_key=True,
         ),
     },
     outputs={"projectId": "the Paperspace project id (also the resource id)"},
