@@ -8,8 +8,9 @@ up:
 
 ## The whole test suite: lint, types, stack validation, then every test (emulator processes, the real
 ## pulumi.dynamic server, the program under mocks). CI runs this (.ci/run).
+## Two workers (the machines have two cores); a file's tests stay together on one worker.
 test: bootstrap lint validate
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n 2 --dist loadfile
 
 bootstrap:
 	@scripts/bootstrap

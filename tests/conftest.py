@@ -41,3 +41,18 @@ def faults(emulator: EmulatorProcess) -> Iterator[httpx.Client]:
     """Inject faults with tests.support.emulator.inject(faults, ...); they are cleared after the test."""
     with injected_faults(emulator) as admin:
         yield admin
+
+
+_SUMMARIES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect what tests hand over as a `summary` property (from any xdist worker) to print at the end."""
+    if report.when == "call":
+        _SUMMARIES.extend(str(value) for name, value in report.user_properties if name == "summary")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for summary in _SUMMARIES:
+        terminalreporter.write_sep("-", "summary")
+        terminalreporter.write_line(summary)

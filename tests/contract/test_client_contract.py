@@ -227,7 +227,7 @@ def test_workflow_specs_of_the_stack_files_are_valid_runs(where: str, inputs: di
 
 
 def test_print_the_endpoints_the_client_uses_with_their_contract(
-    recorded: tuple[Counting, RecordingTransport], emulator: EmulatorProcess, capsys: pytest.CaptureFixture[str]
+    recorded: tuple[Counting, RecordingTransport], emulator: EmulatorProcess, record_property: Any
 ) -> None:
     api, transport = recorded
     exercise(api, _dataset(emulator))
@@ -242,7 +242,7 @@ def test_print_the_endpoints_the_client_uses_with_their_contract(
         lines.append(f"{method:<7} {path:<52} {op.name if op else 'UNDOCUMENTED':<30} {op.source if op else ''}")
     coverage = 100 * len(documented) // len(used)
     lines.append(f"{len(used)} endpoints, {len(documented)} with a contract entry: coverage {coverage} %")
-    with capsys.disabled():
-        print("\n\nEndpoints the client uses (tests/contract/openapi):\n" + "\n".join(lines))
+    # Printed at the end of the run by tests/conftest.py (a worker's own output would be lost under xdist).
+    record_property("summary", "Endpoints the client uses (tests/contract/openapi):\n" + "\n".join(lines))
     assert coverage == 100
     assert Path(__file__).parent.joinpath("openapi", "README.md").exists()
