@@ -48,9 +48,12 @@ def _declared(props: dict[str, Any]) -> dict[str, Any]:
 
 def _known_or_marker(value: Any) -> Any:
     """Pulumi's ``Unknown`` objects (preview) become the engine's unknown-string marker, which the lifecycles
-    understand without importing Pulumi and which the engine reads back as unknown."""
+    understand without importing Pulumi and which the engine reads back as unknown; whole numbers become
+    integers again."""
     if isinstance(value, Unknown):
         return UNKNOWN
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)  # gRPC carries every number as a double: 1.0 was written 1, and the API wants 1
     if isinstance(value, dict):
         return {key: _known_or_marker(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -9,8 +9,6 @@ from __future__ import annotations
 import bisect
 import difflib
 import itertools
-import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -19,9 +17,10 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
+from .jsonschema_rules import explain
 from .kinds import Kind, registry
-from .review.credentials import Finding, findings, mask_text, name_says_secret, scan
-from .stack_schema import MAX_SAFE_INTEGER, is_finite_number, stack_validator
+from .review.credentials import Finding, findings, mask_text, scan
+from .stack_schema import stack_validator
 from .yaml_source import MAX_BYTES, MAX_PROBLEMS, Located, Path, Problem, SourceError, clipped, decode, dotted, load
 
 _compiled: list[tuple[tuple[Kind, ...], Validator]] = []
@@ -34,7 +33,6 @@ def _validator(kinds: tuple[Kind, ...]) -> Validator:
     return _compiled[-1][1]
 
 
-_REQUIRED = re.compile(r"^'(.+)' is a required property$")
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 MAX_SUGGESTION_CANDIDATES = 200  # beyond this many keys, a bad reference gets no "did you mean"
 
@@ -281,109 +279,7 @@ def _comment_problems(located: Located, text: str) -> list[Problem]:
 
 
 def _schema_problem(located: Located, error: ValidationError) -> list[Problem]:
-    path: Path = tuple(error.absolute_path)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    file = located.file
-    if error.validator == "required":
-        match = _REQUIRED.match(str(error.message))
-        missing = match.group(1) if match else "?"
-        return [Problem(file, located.line_of(path, key=True), dotted((*path, missing)), "is required")]
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(schema.get("properties", {}))
-        problems = []
-        for unknown in sorted(set(error.instance) - set(allowed)):
-            close = difflib.get_close_matches(unknown, allowed, n=1)
-            suggestion = f"did you mean {close[0]!r}? " if close else ""
-            problems.append(
-                Problem(
-                    file,
-                    located.line_of((*path, unknown), key=True),
-                    dotted((*path, unknown)),
-                    f"unknown field; {suggestion}expected one of: {', '.join(allowed)}",
-                )
-            )
-        return problems
-    if "propertyNames" in error.absolute_schema_path:
-        name = str(error.instance)
-        return [
-            Problem(
-                file,
-                located.line_of((*path, name), key=True),
-                dotted((*path, name)),
-                "a key must start with a letter and hold only letters, digits, '_' and '-'",
-            )
-        ]
-    composite = isinstance(error.instance, (dict, list))
-    line = located.line_of(path, key=composite)
-    rule = error.validator_value if isinstance(error.validator_value, dict) else {}
-    hint: str | None = schema.get("x-expected") or rule.get("x-expected")
-    shown = _show(error.instance, path)
-    if hint:
-        got = "" if composite else f", got {shown}"
-        return [Problem(file, line, dotted(path), f"expected {hint}{got}")]
-    if error.validator == "type":
-        return [Problem(file, line, dotted(path), _type_message(error.validator_value, error.instance, shown))]
-    if error.validator == "enum":
-        options = ", ".join(json.dumps(option) for option in schema.get("enum", []))
-        return [Problem(file, line, dotted(path), f"expected one of {options}, got {shown}")]
-    message = str(error.message)
-    if not _plain_number(error.instance):  # jsonschema quotes the value: quote it as _show does instead
-        message = message.replace(repr(error.instance), shown)
-    return [Problem(file, line, dotted(path), message)]
-
-
-def _plain_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and is_finite_number(value)
-
-
-def _type_message(expected: Any, instance: Any, shown: str) -> str:
-    kinds = expected if isinstance(expected, list) else [expected]
-    number = isinstance(instance, (int, float)) and not isinstance(instance, bool)
-    if number and isinstance(instance, int) and abs(instance) > MAX_SAFE_INTEGER and "integer" in kinds:
-        return (
-            f"expected an integer between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER} (what Pulumi carries "
-            f"exactly), got {shown}"
-        )
-    if number and not is_finite_number(instance) and "number" in kinds:
-        return f"expected a finite number, got {shown}"
-    return f"expected {_types(expected)}, got {shown}"
-
-
-def _types(expected: Any) -> str:
-    names = {
-        "string": "a string",
-        "integer": "an integer",
-        "number": "a number",
-        "boolean": "true or false",
-        "object": "a mapping",
-        "array": "a list",
-        "null": "nothing",
-    }
-    kinds = expected if isinstance(expected, list) else [expected]
-    return " or ".join(names.get(str(kind), str(kind)) for kind in kinds)
-
-
-def _show(value: Any, path: Path = ()) -> str:
-    """A value as a message shows it: its kind, then the value itself unless it is long, big, or might be a
-    credential (a name that says secret, or a credential-looking string)."""
-    kind = {
-        dict: "a mapping",
-        list: "a list",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        type(None): "nothing",
-    }.get(type(value), type(value).__name__)
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{kind} {'.nan' if math.isnan(value) else '.inf' if value > 0 else '-.inf'}"
-    if isinstance(value, (dict, list)):  # its contents could be anything, credentials included
-        return kind
-    if isinstance(value, str) and len(value) > 200:
-        return f"{kind} of {len(value)} characters"
-    name = next((part for part in reversed(path) if isinstance(part, str)), "")
-    if name_says_secret(name) and not isinstance(value, bool) and value is not None:
-        return kind
-    text = json.dumps(value, default=str)
-    masked = mask_text(text)
-    return f"{kind} {clipped(masked) if masked == text else '(redacted: looks like a credential)'}"
+    return [
+        Problem(located.file, located.line_of(found.path, key=found.at_key), dotted(found.path), found.message)
+        for found in explain(error)
+    ]

@@ -7,12 +7,11 @@ checked against it by the tests; regenerate it with ``python -m gradient_provide
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
-from jsonschema import Draft202012Validator, validators
 from jsonschema.protocols import Validator
 
+from .jsonschema_rules import validator_for
 from .kinds import Kind, registry
 from .lifecycles.policy import FieldRule
 
@@ -82,38 +81,15 @@ def entry_schema(kind: Kind) -> dict[str, Any]:
     return entry
 
 
-# Numbers cross Pulumi's gRPC protocol as doubles and reach the API as JSON: neither carries .inf or .nan,
-# and integers beyond 2**53 - 1 lose digits. So "number" and "integer" in this schema mean what survives.
-MAX_SAFE_INTEGER = 2**53 - 1
 NUMBERS_NOTE = (
     "Numbers are finite (no .inf or .nan) and integers lie within -(2**53 - 1) and 2**53 - 1: what JSON and "
     "Pulumi carry exactly. `python -m gradient_provider validate` checks it."
 )
 
 
-def is_finite_number(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    return abs(value) <= MAX_SAFE_INTEGER if isinstance(value, int) else math.isfinite(value)
-
-
-def _number(checker: Any, instance: Any) -> bool:
-    return is_finite_number(instance)
-
-
-def _integer(checker: Any, instance: Any) -> bool:
-    whole = isinstance(instance, int) or (isinstance(instance, float) and instance.is_integer())
-    return is_finite_number(instance) and whole and abs(instance) <= MAX_SAFE_INTEGER
-
-
-_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _number, "integer": _integer})
-StackValidator = validators.extend(Draft202012Validator, type_checker=_TYPE_CHECKER)  # type: ignore[no-untyped-call]
-
-
 def stack_validator() -> Validator:
     """A validator of stack files: Draft 2020-12 whose numbers are finite and whose integers are exact."""
-    validator: Validator = StackValidator(stack_schema())
-    return validator
+    return validator_for(stack_schema())
 
 
 def stack_schema() -> dict[str, Any]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from ..client import PaperspaceApi
+from ..jsonschema_rules import explain
 from .policy import FieldTable, InputDiff, contains_unknown, diff_inputs
 
 log = logging.getLogger("gradient_provider")
@@ -61,21 +62,16 @@ class Observed:
 
 
 def check_inputs(table: FieldTable, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[InputProblem]]:
-    """Fill defaults and validate against the table's schema. Values not known yet (preview) are not judged."""
+    """Fill defaults and validate against the table's schema, with the messages `validate` gives for stack files.
+    Values not known yet (preview) are not judged."""
     inputs = table.with_defaults({k: v for k, v in news.items() if not k.startswith("__")})
     judged = {k: v for k, v in inputs.items() if not contains_unknown(v)}
     problems = []
     for error in table.validator().iter_errors(judged):
-        path = ".".join(str(part) for part in error.absolute_path)
-        if error.validator == "required":
-            missing = error.message.split("'")[1] if "'" in error.message else path
-            if missing in inputs:  # present but unknown until apply
-                continue
-            problems.append(InputProblem(missing, "is required"))
-        elif error.validator == "additionalProperties":
-            problems.append(InputProblem(path or "(inputs)", error.message))
-        else:
-            problems.append(InputProblem(path or "(inputs)", error.message))
+        for found in explain(error):
+            if found.message == "is required" and found.path[-1] in inputs:
+                continue  # present, but unknown until apply
+            problems.append(InputProblem(".".join(map(str, found.path)) or "(inputs)", found.message))
     problems += [InputProblem(name, problem) for name, problem in table.semantic_problems(judged)]
     return inputs, problems
 

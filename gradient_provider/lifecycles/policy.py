@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
+
+from ..jsonschema_rules import validator_for
 
 # The engine's marker for a value that is not known yet (during preview). It reaches check and diff.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -91,8 +93,8 @@ class FieldTable:
             },
         }
 
-    def validator(self) -> Draft202012Validator:
-        return Draft202012Validator(self.schema())
+    def validator(self) -> Validator:
+        return validator_for(self.schema())
 
     def semantic_problems(self, inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
         """(field, problem) for every field whose value breaks its rule's semantic check."""

@@ -42,6 +42,8 @@ def test_create_waits_until_ready_and_returns_every_output(
     assert live["latestSpec"]["dtHealthy"] is not None and outputs["specId"] == live["latestSpec"]["id"]
     config = live["latestSpec"]["data"]
     assert config["resources"] == {"machineType": "C4", "ports": [8000], "replicas": 2}
+    # gRPC carries numbers as doubles; the API gets integers, as written (2, not 2.0).
+    assert type(config["resources"]["replicas"]) is int and type(config["resources"]["ports"][0]) is int
     # `secret:NAME` references pass through untouched, for Paperspace to resolve.
     assert {"name": "HF_TOKEN", "value": "secret:hfToken"} in config["env"]
     for key, value in _inputs(project_id).items():

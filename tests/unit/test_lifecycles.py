@@ -303,3 +303,16 @@ def test_polls_notice_the_end_within_five_percent_and_grow_with_the_wait(
     noticed = sum(clock.slept) - run_seconds
     assert 0 <= noticed <= max(0.5, 0.05 * run_seconds) * 1.1
     assert len(clock.slept) <= 25 + 23 * max(1, int(run_seconds).bit_length()), "reads grow with log(T), not T"
+
+
+def test_check_refuses_non_finite_numbers_and_never_shows_a_secret_value() -> None:
+    """The providers' check uses the loader's validator and translator: .nan never reaches the API, and a
+    secret value in a bad input is described, not shown."""
+    _, problems = DeploymentLifecycle.check(
+        {"projectId": "p", "name": "a", "image": "i", "machineType": "C4", "replicas": float("nan")}
+    )
+    assert [(p.field, p.reason) for p in problems] == [("replicas", "expected an integer, got a number .nan")]
+    _, problems = DeploymentLifecycle.check(
+        {"projectId": "p", "name": "a", "image": "i", "machineType": "C4", "secretEnv": {"TOKEN": 12345678}}
+    )
+    assert [(p.field, p.reason) for p in problems] == [("secretEnv.TOKEN", "expected a string, got an integer")]
