@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradient_provider.client import InvalidRequestError, NotFoundError, PaperspaceApi
+from gradient_provider.client import ConnectionFailedError, InvalidRequestError, NotFoundError, PaperspaceApi
 from gradient_provider.client.models import (
     Deployment,
     DeploymentInstance,
@@ -86,6 +86,7 @@ class FakeApi(PaperspaceApi):
         self.instance_error: str | None = None
         self.refuse_runs = False
         self.refuse_upserts = False
+        self.lose_upserts = False
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}{next(self.ids)}"
@@ -121,6 +122,10 @@ class FakeApi(PaperspaceApi):
         self.calls.append("upsert_deployment")
         if self.refuse_upserts:
             raise InvalidRequestError("POST /v1/deployments", "invalid deployment", status=400)
+        if self.lose_upserts:  # applied, then the answer lost and every retry spent
+            self.lose_upserts = False
+            self.upsert_deployment(project_id, config, deployment_id)
+            raise ConnectionFailedError("POST /v1/deployments", "connection dropped")
         found = self.deployments.get(deployment_id or "") or next(
             (d for d in self.deployments.values() if d.project_id == project_id and d.config["name"] == config["name"]),
             None,

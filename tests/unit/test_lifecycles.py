@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gradient_provider.client import InvalidRequestError
+from gradient_provider.client import ConnectionFailedError, InvalidRequestError
 from gradient_provider.kinds.deployment.lifecycle import DeploymentLifecycle
 from gradient_provider.kinds.experiment.lifecycle import ExperimentLifecycle
 from gradient_provider.kinds.experiment.wire import run_key
@@ -316,3 +316,12 @@ def test_check_refuses_non_finite_numbers_and_never_shows_a_secret_value() -> No
         {"projectId": "p", "name": "a", "image": "i", "machineType": "C4", "secretEnv": {"TOKEN": 12345678}}
     )
     assert [(p.field, p.reason) for p in problems] == [("secretEnv.TOKEN", "expected a string, got an integer")]
+
+
+def test_a_deployment_create_whose_upsert_was_applied_but_failed_leaves_nothing(api: FakeApi, clock: FakeClock) -> None:
+    """Issue #12, finding 1: the upsert went through, its answer was lost and the retries were spent."""
+    project = api.create_project("P").id
+    api.lose_upserts = True
+    with pytest.raises(ConnectionFailedError):
+        _deployment(api, clock).create(_serving(project, secretEnv={"KEY": "v"}))
+    assert api.deployments == {} and api.secrets == {}

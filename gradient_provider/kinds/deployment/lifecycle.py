@@ -59,6 +59,13 @@ class DeploymentLifecycle(Lifecycle):
         try:
             deployment_id = self.api.upsert_deployment(inputs["projectId"], build_config(inputs, revision))
         except Exception:
+            if existing is None:
+                # The upsert may have been applied although it failed (its answer lost, the retries spent):
+                # what this create made must not outlive the create Pulumi does not record.
+                with contextlib.suppress(GradientApiError):
+                    made = self.api.find_deployment(inputs["projectId"], inputs["name"])
+                    if made is not None:
+                        self.api.delete_deployment(made.id)
             self._forget_secrets(inputs, synced, adopted=existing is not None)
             raise
         try:
