@@ -52,12 +52,37 @@ class FieldRule:
     normalize: Callable[[Any], Any] | None = None
     # A rule JSON Schema cannot say (e.g. list entries unique by one of their fields): the problem, or None.
     semantic: Callable[[Any], str | None] | None = None
+    # Keys of a mapping value whose changes do something else than the field's own policy (a nested field with
+    # its own rule); keys not listed follow the field.
+    nested: Mapping[str, FieldRule] | None = None
 
     def risk_of_change(self, old: Any, new: Any) -> Risk:
         return self.risk_of(old, new) if self.risk_of is not None else self.risk
 
     def canonical(self, value: Any) -> Any:
         return self.normalize(value) if self.normalize is not None and value is not None else value
+
+    def policy_of_change(self, old: Any, new: Any) -> Policy:
+        """The strongest policy among the parts that changed: a nested rule's for its key, the field's own for
+        the rest."""
+        if not self.nested or not isinstance(old, dict) or not isinstance(new, dict):
+            return self.policy
+        policies = []
+        for key in set(old) | set(new):
+            if old.get(key) != new.get(key):
+                rule = self.nested.get(key)
+                policies.append(rule.policy_of_change(old.get(key), new.get(key)) if rule else self.policy)
+        return max(policies, key=POLICY_ORDER.index, default=self.policy)
+
+    def rule_at(self, path: tuple[str | int, ...]) -> FieldRule:
+        """The rule of a nested path below this field (the field's own where no nested rule says otherwise)."""
+        if path and self.nested and isinstance(path[0], str) and path[0] in self.nested:
+            return self.nested[path[0]].rule_at(path[1:])
+        return self
+
+
+# weakest to strongest: what a change in several parts of a value does
+POLICY_ORDER = [Policy.LOCAL_ONLY, Policy.IN_PLACE, Policy.NEW_RUN, Policy.REPLACE]
 
 
 def waiting_rules(modes: list[str], what: str, timeout_default: int, timeout_max: int) -> dict[str, FieldRule]:
@@ -122,6 +147,7 @@ class InputDiff:
     changed: tuple[str, ...]
     replaces: tuple[str, ...]
     table: FieldTable
+    policies: Mapping[str, Policy] = field(default_factory=dict)  # changed field -> what its change does
 
     @property
     def has_changes(self) -> bool:
@@ -129,11 +155,11 @@ class InputDiff:
 
     @property
     def starts_run(self) -> bool:
-        return any(self.table.fields[name].policy is Policy.NEW_RUN for name in self.changed)
+        return any(self.policies[name] is Policy.NEW_RUN for name in self.changed)
 
     @property
     def touches_api(self) -> bool:
-        return any(self.table.fields[name].policy is not Policy.LOCAL_ONLY for name in self.changed)
+        return any(self.policies[name] is not Policy.LOCAL_ONLY for name in self.changed)
 
 
 def unique_by(key: str, what: str) -> Callable[[Any], str | None]:
@@ -165,5 +191,11 @@ def diff_inputs(table: FieldTable, olds: Mapping[str, Any], news: Mapping[str, A
         for name, rule in table.fields.items()
         if contains_unknown(new.get(name)) or rule.canonical(old.get(name)) != rule.canonical(new.get(name))
     )
-    replaces = tuple(name for name in changed if table.fields[name].policy is Policy.REPLACE)
-    return InputDiff(changed, replaces, table)
+    policies = {
+        name: table.fields[name].policy
+        if contains_unknown(new.get(name))
+        else table.fields[name].policy_of_change(old.get(name), new.get(name))
+        for name in changed
+    }
+    replaces = tuple(name for name in changed if policies[name] is Policy.REPLACE)
+    return InputDiff(changed, replaces, table, policies)

@@ -141,7 +141,7 @@ def _rule(kind: Kind, path: Path) -> FieldRule:
     input it resolves to. An experiment's `model` is its own field, not a reference."""
     top = str(path[0])
     reference = kind.reference(top)
-    return kind.table.fields[reference.input if reference else top]
+    return kind.table.fields[reference.input if reference else top].rule_at(path[1:])
 
 
 def _created(kind: Kind, key: str, declaration: Declaration) -> ResourcePlan:

@@ -41,6 +41,13 @@ class NoteLifecycle(Lifecycle):
                 default=False,
                 risk_of=lambda old, new: Risk.RESTART if new else Risk.SAFE,
             ),
+            "style": FieldRule(
+                Policy.IN_PLACE,
+                Risk.SAFE,
+                {"type": "object", "additionalProperties": {"type": "string"}},
+                "How it looks.",
+                nested={"font": FieldRule(Policy.REPLACE, Risk.DESTROY, {"type": "string"}, "A new font, a new note.")},
+            ),
         },
         outputs={"noteId": "the note's id"},
     )
@@ -138,3 +145,19 @@ def test_adding_a_kind_touches_only_its_folder_and_the_registry_line() -> None:
         ["grep", "-nE", pattern, *consumers], cwd=root, capture_output=True, text=True, check=False
     ).stdout
     assert found == ""
+
+
+def test_a_nested_field_has_its_own_policy_in_the_diff_and_the_plan() -> None:
+    base = {"projectId": "p", "name": "n", "text": "t", "style": {"color": "red", "font": "serif"}}
+    recolored = {**base, "style": {"color": "blue", "font": "serif"}}
+    refont = {**base, "style": {"color": "red", "font": "mono"}}
+    assert NoteLifecycle.diff(base, recolored).replaces == () and NoteLifecycle.diff(base, recolored).touches_api
+    assert NoteLifecycle.diff(base, refont).replaces == ("style",)
+    old = parse_stack("old", STACK + "    style: {color: red, font: serif}\n")
+    new = parse_stack("new", STACK + "    style: {color: blue, font: mono}\n")
+    [note] = [r for r in plan_stack("stack.yaml", "HEAD", old, new).resources if r.section == "notes"]
+    assert {c.path: (c.policy.value, c.risk.value) for c in note.changes} == {
+        "style.color": ("in-place", "safe"),
+        "style.font": ("replace", "destroy"),
+    }
+    assert (note.action, note.risk) == ("replace", "destroy")
