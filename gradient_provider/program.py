@@ -9,6 +9,7 @@ import pulumi
 
 from .kinds import Kind, in_dependency_order, registry
 from .lifecycles import secret_env
+from .lifecycles.policy import OWNER
 from .resources import RESOURCES, GradientResource
 from .stack import Declaration, SecretRef, StackFile, load_stack
 from .yaml_source import SourceError
@@ -70,6 +71,8 @@ def declare(stack: StackFile, secrets: dict[str, pulumi.Output[str]]) -> Declare
         declared[kind.section] = {}
         for key, declaration in stack.section(kind.section).items():
             inputs = _inputs(kind, declaration, secrets)
+            if OWNER in kind.table.fields:  # what marks the object a create makes
+                inputs[OWNER] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{kind.section}/{key}"
             for ref in kind.references:
                 target_key = declaration.references.get(ref.field)
                 if target_key is not None:

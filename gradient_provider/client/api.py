@@ -40,6 +40,13 @@ class PaperspaceApi:
     def delete_project(self, project_id: str) -> None:
         self.client.request("DELETE", f"/projects/{project_id}")
 
+    def project_tags(self, project_id: str) -> list[str]:
+        return [str(item["name"]) for item in self.client.paginate(f"/projects/{project_id}/tags")]
+
+    def tag_project(self, project_id: str, tag: str) -> None:
+        # Adding a tag twice is harmless (the same tag again), so a retry after a lost answer is safe.
+        self.client.request("POST", f"/projects/{project_id}/tags", body={"name": tag}, idempotent=True)
+
     # -- deployments -------------------------------------------------------------------------------------
 
     def upsert_deployment(self, project_id: str, config: dict[str, Any], deployment_id: str | None = None) -> str:

@@ -15,6 +15,10 @@ from jsonschema.protocols import Validator
 
 from ..jsonschema_rules import validator_for
 
+# A provider input the program sets for every kind whose table has it: which stack entry this is
+# (<Pulumi project>/<stack>/<section>/<key>), for a create to mark what it makes.
+OWNER = "owner"
+
 # The engine's marker for a value that is not known yet (during preview). It reaches check and diff.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
@@ -52,6 +56,8 @@ class FieldRule:
     normalize: Callable[[Any], Any] | None = None
     # A rule JSON Schema cannot say (e.g. list entries unique by one of their fields): the problem, or None.
     semantic: Callable[[Any], str | None] | None = None
+    # Read by create only (e.g. what marks the object a create made): a later change to it is no change at all.
+    create_only: bool = False
     # Keys of a mapping value whose changes do something else than the field's own policy (a nested field with
     # its own rule); keys not listed follow the field.
     nested: Mapping[str, FieldRule] | None = None
@@ -189,7 +195,8 @@ def diff_inputs(table: FieldTable, olds: Mapping[str, Any], news: Mapping[str, A
     changed = tuple(
         name
         for name, rule in table.fields.items()
-        if contains_unknown(new.get(name)) or rule.canonical(old.get(name)) != rule.canonical(new.get(name))
+        if not rule.create_only
+        and (contains_unknown(new.get(name)) or rule.canonical(old.get(name)) != rule.canonical(new.get(name)))
     )
     policies = {
         name: table.fields[name].policy

@@ -102,6 +102,8 @@ def exercise(api: Counting, dataset_id: str | None = None) -> None:
     api.get_project(project.id)
     api.list_projects()
     api.rename_project(project.id, "Contract (renamed)")
+    api.tag_project(project.id, "gradient-stacks-contract")
+    assert api.project_tags(project.id) == ["gradient-stacks-contract"]
     api.put_secret(project.id, "DEPLOYMENT_API_TOKEN", "first")  # made
     api.put_secret(project.id, "DEPLOYMENT_API_TOKEN", "second")  # changed
     deployment_id = api.upsert_deployment(project.id, build_config(_deployment_inputs(project.id), 1))
@@ -175,6 +177,8 @@ def test_the_client_parses_the_smallest_documented_responses(nulls: bool) -> Non
     api.get_project("p1")
     api.list_projects()
     api.rename_project("p1", "q")
+    api.tag_project("p1", "t")
+    api.project_tags("p1")
     api.delete_project("p1")
     api.put_secret("p1", "S", "v")
     api.delete_secret("p1", "S")

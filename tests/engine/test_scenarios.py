@@ -59,6 +59,7 @@ def test_up_from_empty_creates_everything_in_dependency_order(
         "deployment": 1,
         "spec": 1,
         "secret": 1,
+        "tag": 2,  # each project made by a create is marked (kinds/project)
     }
     deployment = engine.resource("Deployment", "api")
     live = _deployment(api, deployment.id)

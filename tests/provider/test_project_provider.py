@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from gradient_provider.kinds.project.lifecycle import owner_tag, pending_name
 from tests.support.emulator import EmulatorProcess
 
 from .conftest import Kind, request_count
@@ -53,5 +54,22 @@ def test_check_reports_bad_inputs_without_api_calls(projects: Kind, emulator: Em
     assert projects.failures({}) == [("name", "is required")]
     # The same words as `validate` gives for a stack file (one translator of schema errors).
     assert projects.failures({"name": 7}) == [("name", "expected a string, got an integer 7")]
-    assert projects.failures({"name": "x", "colour": "red"}) == [("colour", "unknown field; expected one of: name")]
+    assert projects.failures({"name": "x", "colour": "red"}) == [
+        ("colour", "unknown field; expected one of: name, owner")
+    ]
     assert request_count(emulator) == before
+
+
+def test_a_create_cut_short_after_the_project_was_made_is_taken_over_by_the_next(
+    projects: Kind, api: httpx.Client
+) -> None:
+    """As if the provider was killed after `POST /projects` was applied: the pending project it left is found
+    by the next create of the same stack entry, given its name and kept; nothing is made twice."""
+    owner = "gradient-stacks/dev/projects/research"
+    tag = owner_tag(owner)
+    left = api.post("/projects", json={"name": pending_name("Research", tag)}).json()["id"]
+    ident, outputs = projects.create({"name": "Research", "owner": owner})
+    assert ident == left and outputs["projectId"] == left
+    listed = api.get("/projects").json()["items"]
+    assert [(p["id"], p["name"]) for p in listed] == [(left, "Research")]
+    assert [t["name"] for t in api.get(f"/projects/{left}/tags").json()["items"]] == [tag]

@@ -26,7 +26,11 @@ def test_dev_declares_exactly_its_resources_with_their_inputs_and_dependencies()
         ("Project", "research"),
     ]
     assert all(r.type.startswith("pulumi-python:dynamic/gradient:") for r in monitor.registrations)
-    assert monitor.by_name("Project", "research").inputs == {"name": "Research (dev)"}
+    # owner: which stack entry this is, for a create to mark what it makes (kinds/project)
+    assert monitor.by_name("Project", "research").inputs == {
+        "name": "Research (dev)",
+        "owner": "gradient-stacks/dev/projects/research",
+    }
     train = monitor.by_name("Experiment", "train")
     assert train.inputs == {
         "projectId": "research-id",

@@ -85,18 +85,37 @@ class FakeApi(PaperspaceApi):
         self.ready_seconds: float | None = 5.0
         self.instance_error: str | None = None
         self.refuse_runs = False
+        self.crash_after: str | None = None
+        self.tags: dict[str, set[str]] = {}
         self.refuse_upserts = False
         self.lose_upserts = False
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}{next(self.ids)}"
 
+    def _maybe_crash(self, call: str) -> None:
+        """As if the provider process died right after ``call`` was applied (set ``crash_after``)."""
+        if self.crash_after == call:
+            self.crash_after = None
+            raise ConnectionFailedError(f"{call}", "the provider process was killed")
+
     # -- projects
     def create_project(self, name: str) -> Project:
         self.calls.append("create_project")
         ident = self._id("pr")
         self.projects[ident] = name
+        self._maybe_crash("create_project")
         return Project(ident, name)
+
+    def project_tags(self, project_id: str) -> list[str]:
+        self.get_project(project_id)
+        return sorted(self.tags.get(project_id, set()))
+
+    def tag_project(self, project_id: str, tag: str) -> None:
+        self.calls.append("tag_project")
+        self.get_project(project_id)
+        self.tags.setdefault(project_id, set()).add(tag)
+        self._maybe_crash("tag_project")
 
     def get_project(self, project_id: str) -> Project:
         if project_id not in self.projects:
@@ -110,6 +129,7 @@ class FakeApi(PaperspaceApi):
         self.calls.append("rename_project")
         self.get_project(project_id)
         self.projects[project_id] = name
+        self._maybe_crash("rename_project")
         return Project(project_id, name)
 
     def delete_project(self, project_id: str) -> None:

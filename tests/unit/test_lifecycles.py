@@ -11,7 +11,7 @@ from gradient_provider.client import ConnectionFailedError, InvalidRequestError
 from gradient_provider.kinds.deployment.lifecycle import DeploymentLifecycle
 from gradient_provider.kinds.experiment.lifecycle import ExperimentLifecycle
 from gradient_provider.kinds.experiment.wire import run_key
-from gradient_provider.kinds.project.lifecycle import ProjectLifecycle
+from gradient_provider.kinds.project.lifecycle import ProjectLifecycle, owner_tag
 from gradient_provider.lifecycles.base import OperationFailedError
 from gradient_provider.lifecycles.secret_env import secret_name
 
@@ -325,3 +325,34 @@ def test_a_deployment_create_whose_upsert_was_applied_but_failed_leaves_nothing(
     with pytest.raises(ConnectionFailedError):
         _deployment(api, clock).create(_serving(project, secretEnv={"KEY": "v"}))
     assert api.deployments == {} and api.secrets == {}
+
+
+OWNER_OF_RESEARCH = "gradient-stacks/dev/projects/research"
+
+
+@pytest.mark.parametrize("crash_after", ["create_project", "tag_project", "rename_project"])
+def test_a_project_create_cut_short_at_any_point_is_found_again_not_repeated(
+    api: FakeApi, clock: FakeClock, crash_after: str
+) -> None:
+    """Issue #12, finding 2: the provider killed after Paperspace made the project, before Pulumi recorded it."""
+    lifecycle = ProjectLifecycle(api, POLL, clock)
+    inputs = {"name": "Research", "owner": OWNER_OF_RESEARCH}
+    api.crash_after = crash_after
+    with pytest.raises(ConnectionFailedError):
+        lifecycle.create(inputs)
+    created = lifecycle.create(inputs)  # the next `up`
+    assert list(api.projects) == [created.id] and api.projects[created.id] == "Research"
+    assert api.project_tags(created.id) == [owner_tag(OWNER_OF_RESEARCH)]
+
+
+def test_a_project_of_the_same_name_made_by_someone_else_is_never_taken_over(api: FakeApi, clock: FakeClock) -> None:
+    theirs = api.create_project("Research").id
+    created = ProjectLifecycle(api, POLL, clock).create({"name": "Research", "owner": OWNER_OF_RESEARCH})
+    assert created.id != theirs and sorted(api.projects.values()) == ["Research", "Research"]
+    assert api.project_tags(theirs) == []
+
+
+def test_the_owner_of_a_project_is_read_by_create_only() -> None:
+    olds = {"name": "Research", "owner": "a/dev/projects/research", "projectId": "pr1"}
+    assert not ProjectLifecycle.diff(olds, {"name": "Research", "owner": "a/prod/projects/research"}).has_changes
+    assert not ProjectLifecycle.diff({"name": "Research"}, {"name": "Research", "owner": "x"}).has_changes
