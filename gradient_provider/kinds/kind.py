@@ -68,3 +68,9 @@ class Kind:
     def stack_fields(self) -> dict[str, str]:
         """Stack-file field -> provider input, for the fields a stack file writes differently (references)."""
         return {ref.field: ref.input for ref in self.references}
+
+
+# The reference of every kind that lives in a project.
+IN_PROJECT = Reference(
+    "project", "projects", "projectId", "id", "Key of the project (under `projects`) that holds this.", required=True
+)

@@ -91,6 +91,26 @@ class FieldRule:
 POLICY_ORDER = [Policy.LOCAL_ONLY, Policy.IN_PLACE, Policy.NEW_RUN, Policy.REPLACE]
 
 
+def name_rule(policy: Policy, risk: Risk, description: str) -> FieldRule:
+    """The `name` every kind has: a Paperspace name, the stack entry's key unless written."""
+    return FieldRule(
+        policy,
+        risk,
+        {"type": "string", "minLength": 1, "maxLength": 128},
+        description,
+        required=True,
+        defaults_to_key=True,
+    )
+
+
+def project_rule(risk: Risk, description: str) -> FieldRule:
+    """The `projectId` of a kind that lives in a project: set from the entry's `project` reference; a change
+    makes a new object there."""
+    return FieldRule(
+        Policy.REPLACE, risk, {"type": "string", "minLength": 1}, description, required=True, provider_only=True
+    )
+
+
 def waiting_rules(modes: list[str], what: str, timeout_default: int, timeout_max: int) -> dict[str, FieldRule]:
     """The two local-only fields every long-running kind has: what `pulumi up` waits for, and for how long."""
     return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..kind import Cost, Kind, PriceOf, Reference
+from ..kind import IN_PROJECT, Cost, Kind, PriceOf, Reference
 from .lifecycle import DeploymentLifecycle
 from .table import MODEL_MOUNT_PATH, TABLE
 
@@ -33,9 +33,7 @@ KIND = Kind(
     lifecycle=DeploymentLifecycle,
     description="Model endpoints, by key, kept in the desired state by the deployments upsert.",
     references=(
-        Reference(
-            "project", "projects", "projectId", "id", "Key of the project (under `projects`) that holds this.", True
-        ),
+        IN_PROJECT,
         Reference(
             "model",
             "experiments",

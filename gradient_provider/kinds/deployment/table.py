@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...lifecycles import secret_env
-from ...lifecycles.policy import FieldRule, FieldTable, Policy, Risk, waiting_rules
+from ...lifecycles.policy import FieldRule, FieldTable, Policy, Risk, name_rule, project_rule, waiting_rules
 
 _STRING = {"type": "string", "minLength": 1}
 _ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
@@ -71,22 +71,11 @@ SECRET_PREFIX = "DEPLOYMENT"  # prefix of its project secrets' names
 TABLE = FieldTable(
     kind="Deployment",
     fields={
-        "projectId": FieldRule(
-            Policy.REPLACE,
+        "projectId": project_rule(
             Risk.DOWNTIME,
-            _STRING,
             "Project that holds the deployment. Changing it creates a new deployment there and deletes this one.",
-            required=True,
-            provider_only=True,
         ),
-        "name": FieldRule(
-            Policy.IN_PLACE,
-            Risk.SAFE,
-            {"type": "string", "minLength": 1, "maxLength": 128},
-            "Deployment name, unique within its project.",
-            required=True,
-            defaults_to_key=True,
-        ),
+        "name": name_rule(Policy.IN_PLACE, Risk.SAFE, "Deployment name, unique within its project."),
         "image": FieldRule(Policy.IN_PLACE, Risk.RESTART, _STRING, "Container image to serve.", required=True),
         "command": FieldRule(
             Policy.IN_PLACE,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...lifecycles.policy import Risk
-from ..kind import Cost, Kind, PriceOf, Reference
+from ..kind import IN_PROJECT, Cost, Kind, PriceOf
 from .lifecycle import ExperimentLifecycle
 from .table import TABLE
 
@@ -31,11 +31,7 @@ KIND = Kind(
     table=TABLE,
     lifecycle=ExperimentLifecycle,
     description="Training runs, by key: a workflow whose runs follow the run-affecting fields.",
-    references=(
-        Reference(
-            "project", "projects", "projectId", "id", "Key of the project (under `projects`) that holds this.", True
-        ),
-    ),
+    references=(IN_PROJECT,),
     create_risk=Risk.RETRAIN,
     cost=Cost(per_run=run_cost),
     exports={"workflowId": "id", "runNumber": "runNumber", "phase": "phase", "modelId": "modelId"},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...lifecycles import secret_env
-from ...lifecycles.policy import FieldRule, FieldTable, Policy, Risk, unique_by, waiting_rules
+from ...lifecycles.policy import FieldRule, FieldTable, Policy, Risk, name_rule, project_rule, unique_by, waiting_rules
 
 RUN_KEY_ENV = "GRADIENT_STACKS_RUN_KEY"
 HELPER_INSTANCE_TYPE = "C4"  # the git checkout and the model registration need no GPU
@@ -16,22 +16,10 @@ _STRING = {"type": "string", "minLength": 1}
 TABLE = FieldTable(
     kind="Experiment",
     fields={
-        "projectId": FieldRule(
-            Policy.REPLACE,
-            Risk.RETRAIN,
-            _STRING,
-            "Project that holds the experiment's workflow. Changing it replaces the experiment.",
-            required=True,
-            provider_only=True,
+        "projectId": project_rule(
+            Risk.RETRAIN, "Project that holds the experiment's workflow. Changing it replaces the experiment."
         ),
-        "name": FieldRule(
-            Policy.REPLACE,
-            Risk.RETRAIN,
-            {"type": "string", "minLength": 1, "maxLength": 128},
-            "Workflow name. Changing it replaces the experiment.",
-            required=True,
-            defaults_to_key=True,
-        ),
+        "name": name_rule(Policy.REPLACE, Risk.RETRAIN, "Workflow name. Changing it replaces the experiment."),
         "image": FieldRule(Policy.NEW_RUN, Risk.RETRAIN, _STRING, "Container image to train in.", required=True),
         "command": FieldRule(
             Policy.NEW_RUN, Risk.RETRAIN, _STRING, "Shell command that trains (run with `sh -c`).", required=True

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from ...lifecycles.policy import OWNER, FieldRule, FieldTable, Policy, Risk
+from ...lifecycles.policy import OWNER, FieldRule, FieldTable, Policy, Risk, name_rule
 
 TABLE = FieldTable(
     kind="Project",
     fields={
-        "name": FieldRule(
-            Policy.IN_PLACE,
-            Risk.SAFE,
-            {"type": "string", "minLength": 1, "maxLength": 128},
-            "Project name shown in the Paperspace console (not unique). Renamed in place.",
-            required=True,
-            defaults_to_key=True,
+        "name": name_rule(
+            Policy.IN_PLACE, Risk.SAFE, "Project name shown in the Paperspace console (not unique). Renamed in place."
         ),
         OWNER: FieldRule(
             Policy.LOCAL_ONLY,
