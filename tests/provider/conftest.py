@@ -69,26 +69,20 @@ def _declared(props: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in props.items() if k != "__provider"}
 
 
-def _kind(server: DynamicProviderServer, provider: type[LifecycleProvider]) -> Kind:
-    return Kind(server, provider_blob(provider))
+def _kind_fixture(provider: type[LifecycleProvider]) -> Any:
+    """A fixture for one kind's provider, on an emptied emulator (one factory: the kinds' fixtures are alike)."""
+
+    @pytest.fixture
+    def fixture(provider_server: DynamicProviderServer, emulator: EmulatorProcess) -> Kind:
+        emulator.reset()
+        return Kind(provider_server, provider_blob(provider))
+
+    return fixture
 
 
-@pytest.fixture
-def projects(provider_server: DynamicProviderServer, emulator: EmulatorProcess) -> Kind:
-    emulator.reset()
-    return _kind(provider_server, ProjectProvider)
-
-
-@pytest.fixture
-def deployments(provider_server: DynamicProviderServer, emulator: EmulatorProcess) -> Kind:
-    emulator.reset()
-    return _kind(provider_server, DeploymentProvider)
-
-
-@pytest.fixture
-def experiments(provider_server: DynamicProviderServer, emulator: EmulatorProcess) -> Kind:
-    emulator.reset()
-    return _kind(provider_server, ExperimentProvider)
+projects = _kind_fixture(ProjectProvider)
+deployments = _kind_fixture(DeploymentProvider)
+experiments = _kind_fixture(ExperimentProvider)
 
 
 @pytest.fixture
