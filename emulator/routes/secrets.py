@@ -1,7 +1,8 @@
-"""Project secrets. Values are write-only: stored, never returned and never logged."""
+"""Project secrets. Values are write-only: never returned, never logged, and kept only as a digest."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -49,6 +50,12 @@ def _value(body: dict[str, Any], issues: list[Issue]) -> str:
     return value
 
 
+def _stored(value: str) -> dict[str, str]:
+    """What the emulator keeps of a value: a digest, never the value. Paperspace must keep values to inject them;
+    the emulator never reads one back, so its state files hold none (tests compare digests)."""
+    return {"sha256": hashlib.sha256(value.encode()).hexdigest()}
+
+
 def _get_secret(ctx: Context, project_id: str, name: str) -> Record:
     return ctx.get("secret", f"{project_id}/{name}", f"secret of project {project_id!r} named")
 
@@ -83,9 +90,7 @@ async def create(request: Request) -> JSONResponse:
     ident = f"{project.id}/{name}"
     if ctx.store.get("secret", ctx.team, ident) is not None:
         raise ApiError("CONFLICT", f"project {project.id!r} already has a secret named {name!r}")
-    record = ctx.store.insert(
-        "secret", ctx.team, ident, {"value": value}, created=ctx.now, parent=project.id, name=name
-    )
+    record = ctx.store.insert("secret", ctx.team, ident, _stored(value), created=ctx.now, parent=project.id, name=name)
     return reply(_render(record))
 
 
@@ -105,7 +110,7 @@ async def update(request: Request) -> JSONResponse:
     value = _value(body, issues)
     unknown_fields(body, {"value"}, issues)
     raise_if(issues, "secret")
-    record.data = {"value": value, "dtModified": iso(ctx.now)}
+    record.data = {**_stored(value), "dtModified": iso(ctx.now)}
     ctx.store.save(record)
     return reply(_render(record))
 

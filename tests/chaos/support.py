@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -108,14 +109,14 @@ class LoggedEmulator:
         return [self.state_path.with_name(self.state_path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
 
     def secret_value(self, project_id: str, name: str) -> str | None:
-        """What the emulator stores for a project secret (the API never returns it); None when it keeps no
-        value. A secret that does not exist is an AssertionError."""
+        """The digest (sha256, hex) the emulator keeps of a project secret's value (the API never returns it,
+        and the emulator stores no value). A secret that does not exist is an AssertionError."""
         with sqlite3.connect(f"file:{self.state_path}?mode=ro", uri=True) as db:
             row = db.execute(
                 "SELECT data FROM objects WHERE kind = 'secret' AND id = ?", (f"{project_id}/{name}",)
             ).fetchone()
         assert row is not None, f"no secret {name} in project {project_id}"
-        value = json.loads(row[0]).get("value")
+        value = json.loads(row[0]).get("sha256")
         return None if value is None else str(value)
 
 
@@ -436,7 +437,8 @@ class _Auditor:
                 self.found.lost_updates.append(f"{what}: secret {name} is missing")
             elif self.emulator is not None:
                 stored = self.emulator.secret_value(project_id, name)
-                if stored not in (self.secret_config[value["secret"]], None):
+                expected = hashlib.sha256(self.secret_config[value["secret"]].encode()).hexdigest()
+                if stored != expected:
                     self.found.lost_updates.append(f"{what}: secret {name} is not the value of {value['secret']!r}")
 
     def _differences(self, what: str, wanted: Mapping[str, Any], seen: Mapping[str, Any]) -> None:
