@@ -20,10 +20,17 @@ def _api_key(text: str) -> tuple[str, str]:
     return key, team
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
+MAX_TIME_SCALE = 1000.0
+
+
+def _time_scale(text: str) -> float:
+    """A positive, finite factor (``nan`` would make every timestamp NaN, and every answer fail)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= MAX_TIME_SCALE:  # False for nan too
+        raise argparse.ArgumentTypeError(f"must be greater than 0 and at most {MAX_TIME_SCALE:g}")
     return value
 
 
@@ -40,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY:TEAM",
         help=f"accept KEY for TEAM (repeatable; default {DEFAULT_API_KEY}:{DEFAULT_TEAM})",
     )
-    parser.add_argument("--time-scale", type=_positive, default=1.0, help="multiply every simulated duration")
+    parser.add_argument("--time-scale", type=_time_scale, default=1.0, help="multiply every simulated duration")
     parser.add_argument("--rate-limit", type=int, default=None, metavar="N", help="N requests/second per key")
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     return parser.parse_args(argv)

@@ -10,9 +10,9 @@ from starlette.routing import Router
 
 from .clock import Clock
 from .control import Control, RateLimiter
-from .errors import ApiError
+from .errors import ApiError, render_error
 from .gate import Gate
-from .routes import admin, datasets, deployments, models, projects, secrets, session, workflows
+from .routes import admin, datasets, deployments, models, projects, secrets, session, tags, workflows
 from .settings import Settings
 from .store import Store
 
@@ -21,7 +21,9 @@ _CODE_OF_STATUS = {404: "NOT_FOUND", 405: "METHOD_NOT_SUPPORTED", 400: "BAD_REQU
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return JSONResponse(exc.body(), status_code=exc.status)
+    # A body refused part-way through is never read to its end: the connection closes after the answer.
+    headers = {"connection": "close"} if exc.code == "PAYLOAD_TOO_LARGE" else None
+    return Response(render_error(exc), status_code=exc.status, media_type="application/json", headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -40,6 +42,7 @@ def build_app(settings: Settings, store: Store) -> Gate:
         *session.routes,
         *projects.routes,
         *secrets.routes,
+        *tags.routes,
         *deployments.routes,
         *workflows.routes,
         *models.routes,
@@ -51,6 +54,9 @@ def build_app(settings: Settings, store: Store) -> Gate:
         routes=routes,
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
     )
+    # "/v1/projects/" is a 404 in the v1 error shape, not Starlette's redirect to "/v1/projects": every answer
+    # of the emulator is a 200 or a v1 error.
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.store = store
     app.state.control = control

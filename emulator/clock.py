@@ -6,6 +6,10 @@ import threading
 import time
 from datetime import UTC, datetime
 
+# The clock never moves past this (3000-01-01): every timestamp, durations of a million seconds included,
+# stays one `iso` can render (datetime ends at 9999).
+LATEST = datetime(3000, 1, 1, tzinfo=UTC).timestamp()
+
 
 class Clock:
     """Wall-clock time plus an offset that tests move forward (``POST /_emulator/clock``), so readiness, run

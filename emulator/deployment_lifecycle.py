@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clock import iso
+from .hooks import seconds_or
 
 APPLY_SECONDS = 1.0
 READY_SECONDS = 2.0
@@ -48,7 +49,7 @@ def env_hooks(config: dict[str, Any]) -> dict[str, str]:
 def timeline(spec_id: str, config: dict[str, Any], accepted_at: float, time_scale: float) -> SpecTimeline:
     hooks = env_hooks(config)
     replicas = replicas_of(config)
-    ready_seconds = _float_or(hooks.get("EMULATOR_READY_SECONDS"), READY_SECONDS)
+    ready_seconds = seconds_or(hooks.get("EMULATOR_READY_SECONDS"), READY_SECONDS)
     applied_at = accepted_at + APPLY_SECONDS * time_scale
     ready_at = tuple(
         applied_at + (ready_seconds + index * REPLICA_STAGGER_SECONDS) * time_scale for index in range(replicas)
@@ -127,10 +128,3 @@ def _instance(line: SpecTimeline, index: int, ready_at: float, now: float) -> di
     if finished is not None:
         instance["dtFinished"] = finished
     return instance
-
-
-def _float_or(raw: str | None, default: float) -> float:
-    try:
-        return max(0.0, float(raw)) if raw is not None else default
-    except ValueError:
-        return default

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import re
 from typing import Any
 
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .body import MAX_BODY_BYTES
 from .control import Control
-from .errors import ApiError
+from .errors import ApiError, render_error
 from .settings import Settings
 
 UNROUTED = "(unmatched)"
@@ -35,12 +35,15 @@ class Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        receive = _bounded(receive)
         path: str = scope["path"]
         if path.startswith("/_emulator"):
             if not _from_loopback(scope):
                 await _send_error(send, ApiError("FORBIDDEN", "the /_emulator admin API answers loopback only"))
-                return
-            await self.app(scope, receive, send)
+            elif _declared_length(scope) > MAX_BODY_BYTES:
+                await _send_error(send, too_large())
+            else:
+                await self.app(scope, receive, send)
             return
         if not path.startswith("/v1"):
             await self.app(scope, receive, send)
@@ -79,6 +82,9 @@ class Gate:
                 error = ApiError("TOO_MANY_REQUESTS", f"rate limit of {limiter.per_second} requests per second")
                 await _send_error(send, error, retry_after=wait)
                 return
+        if _declared_length(scope) > MAX_BODY_BYTES:
+            await _send_error(send, too_large())  # before reading a byte of it
+            return
 
         plan = self.control.faults
         fault = plan.draw(method, route) if plan is not None else None
@@ -109,7 +115,10 @@ class Gate:
     def _route_template(self, scope: Scope) -> str:
         partial = None
         for route in self.router.routes:
-            match, _ = route.matches(scope)
+            try:
+                match, _ = route.matches(scope)
+            except Exception:  # a path parameter's converter refused the value: not this route
+                continue
             if match is Match.FULL:
                 return _template(route)
             if match is Match.PARTIAL and partial is None:
@@ -118,7 +127,7 @@ class Gate:
 
 
 def _template(route: object) -> str:
-    # "/v1/workflows/{id}/runs/{seq:int}" -> "/v1/workflows/{id}/runs/{seq}": converters are Starlette's detail.
+    # "/v1/things/{n:int}" -> "/v1/things/{n}": converters (no route has one now) are Starlette's detail.
     return _CONVERTER.sub("}", str(getattr(route, "path", UNROUTED)))
 
 
@@ -147,10 +156,41 @@ def _drop_connection(send: Send) -> None:
     transport.abort()
 
 
+def too_large() -> ApiError:
+    return ApiError("PAYLOAD_TOO_LARGE", f"request body is larger than {MAX_BODY_BYTES} bytes (1 MiB)")
+
+
+def _declared_length(scope: Scope) -> int:
+    """The body's Content-Length (h11 has checked it is digits), 0 without one."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+def _bounded(receive: Receive) -> Receive:
+    """``receive`` that refuses a body, chunked or not, once more than MAX_BODY_BYTES of it has arrived; the
+    ApiError reaches the app's error handler through the handler that was reading the body."""
+    received = 0
+
+    async def bounded_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                raise too_large()
+        return message
+
+    return bounded_receive
+
+
 async def _send_error(send: Send, error: ApiError, retry_after: int | None = None) -> None:
-    body = json.dumps(error.body()).encode()
+    body = render_error(error)
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if retry_after is not None:
         headers.append((b"retry-after", str(retry_after).encode()))
+    if error.code == "PAYLOAD_TOO_LARGE":
+        headers.append((b"connection", b"close"))  # the rest of the body is never read
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

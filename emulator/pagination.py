@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import Issue, bad_request
+from .errors import Issue, bad_request, echo
 from .store import Record, Store
 
 MAX_LIMIT = 120
 DEFAULT_LIMIT = 20
+MAX_CURSOR_LENGTH = 200  # the cursors this API returns are under 60 characters
+
+_QUERY_INTEGER = re.compile(r"[+-]?[0-9]{1,12}")
+# Sequence numbers are SQLite rowids: at most 18 digits keeps them inside its 64-bit integers.
+_SEQ_CURSOR = re.compile(r"seq:([0-9]{1,18})")
+_KEY_CURSOR = re.compile(r"([A-Za-z]+):(-?[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+)?):([0-9]{1,18})")
 
 
 @dataclass(frozen=True)
@@ -36,13 +44,13 @@ def parse_page_request(query: Mapping[str, str], order_by: tuple[str, ...] = ("d
     if raw_limit is not None:
         limit = _integer(raw_limit)
         if not 1 <= limit <= MAX_LIMIT:
-            issues.append(Issue("limit", f"must be an integer from 1 to {MAX_LIMIT}, got {raw_limit!r}"))
+            issues.append(Issue("limit", f"must be an integer from 1 to {MAX_LIMIT}, got {echo(raw_limit)}"))
     field = query.get("orderBy", "dtCreated")
     if field not in order_by:
-        issues.append(Issue("orderBy", f"must be one of {', '.join(map(repr, order_by))}, got {field!r}"))
+        issues.append(Issue("orderBy", f"must be one of {', '.join(map(repr, order_by))}, got {echo(field)}"))
     order = query.get("order", "asc")
     if order not in ("asc", "desc"):
-        issues.append(Issue("order", f"must be 'asc' or 'desc', got {order!r}"))
+        issues.append(Issue("order", f"must be 'asc' or 'desc', got {echo(order)}"))
     after = None
     if "after" in query:
         after = _decode_cursor(query["after"], field)
@@ -60,7 +68,7 @@ def parse_limit(query: Mapping[str, str]) -> int | None:
         return None
     limit = _integer(raw)
     if limit < 1:
-        raise bad_request("invalid query parameters", [Issue("limit", f"must be a positive integer, got {raw!r}")])
+        raise bad_request("invalid query parameters", [Issue("limit", f"must be a positive integer, got {echo(raw)}")])
     return limit
 
 
@@ -115,10 +123,8 @@ def page_by_key(
 
 
 def _integer(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        return 0
+    """A query integer as ASCII digits (an optional sign, at most 12 digits); 0, which no bound takes, else."""
+    return int(raw) if _QUERY_INTEGER.fullmatch(raw) else 0
 
 
 def _encode_cursor(order_by: str, key: float, seq: int) -> str:
@@ -127,16 +133,19 @@ def _encode_cursor(order_by: str, key: float, seq: int) -> str:
 
 
 def _decode_cursor(cursor: str, order_by: str) -> tuple[float, int] | None:
+    """The (sort key, seq) of a cursor this API returned for this order, or None for anything else: not
+    base64, not ASCII, another order's cursor, a non-finite key, a sequence number out of SQLite's range."""
+    if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
+        return None
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    parts = text.split(":")
-    try:
-        if order_by == "dtCreated" and len(parts) == 2 and parts[0] == "seq" and parts[1].isdigit():
-            return float(parts[1]), int(parts[1])
-        if len(parts) == 3 and parts[0] == order_by and parts[2].isdigit():
-            return float(parts[1]), int(parts[2])
-    except ValueError:
+    if order_by == "dtCreated":
+        found = _SEQ_CURSOR.fullmatch(text)
+        return (float(found[1]), int(found[1])) if found else None
+    found = _KEY_CURSOR.fullmatch(text)
+    if found is None or found[1] != order_by:
         return None
-    return None
+    key = float(found[2])
+    return (key, int(found[3])) if math.isfinite(key) else None

@@ -1,5 +1,9 @@
 """SQLite persistence: one table of JSON documents, each owned by a team.
 
+Every document is stored only if it renders as JSON an answer can carry (UTF-8, finite numbers):
+:func:`dump` refuses anything else at write time, so no stored value can make a later answer fail, and a
+state file written before that rule has its unrenderable rows removed at start.
+
 Every handler runs on the server's single event-loop thread and does its reads and writes without
 awaiting in between, so each request is atomic with respect to every other one (50 parallel upserts of
 one name give one deployment) without further locking.
@@ -61,6 +65,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._check_format(path)
+        self._drop_unrenderable(path)
 
     def _check_format(self, path: str) -> None:
         """A state file written by an emulator with other object shapes is emptied, not misread."""
@@ -75,6 +80,23 @@ class Store:
             )
             self.wipe()
         self._db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+
+    def _drop_unrenderable(self, path: str) -> None:
+        """Rows no answer could carry (NaN, lone surrogates: only an emulator before issue #12 wrote them)
+        would fail every listing that shows them; they are removed, with a note on stderr."""
+        dropped = []
+        for row in self._db.execute("SELECT seq, kind, id, data FROM objects").fetchall():
+            try:
+                dump(json.loads(row["data"]))
+            except (ValueError, UnicodeEncodeError):
+                dropped.append(row)
+        for row in dropped:
+            self._db.execute("DELETE FROM objects WHERE seq = ?", (row["seq"],))
+            print(
+                f"emulator: {path}: removed {row['kind']} {row['id']!r}, which holds a value JSON cannot carry",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -117,7 +139,7 @@ class Store:
     ) -> Record:
         cursor = self._db.execute(
             "INSERT INTO objects (kind, id, team, parent, name, created, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (kind, ident, team, parent, name, created, json.dumps(data)),
+            (kind, ident, team, parent, name, created, dump(data)),
         )
         assert cursor.lastrowid is not None
         return Record(cursor.lastrowid, kind, ident, team, parent, name, created, data)
@@ -125,7 +147,7 @@ class Store:
     def save(self, record: Record) -> None:
         self._db.execute(
             "UPDATE objects SET parent = ?, name = ?, data = ? WHERE seq = ?",
-            (record.parent, record.name, json.dumps(record.data), record.seq),
+            (record.parent, record.name, dump(record.data), record.seq),
         )
 
     def get(self, kind: str, team: str, ident: str) -> Record | None:
@@ -164,6 +186,14 @@ class Store:
 
     def wipe(self) -> None:
         self._db.execute("DELETE FROM objects")
+
+
+def dump(data: dict[str, Any]) -> str:
+    """A document as stored: JSON that renders as UTF-8 with finite numbers, or ValueError (a bug: the request
+    fails with a 500 and nothing is stored, instead of every later listing failing)."""
+    text = json.dumps(data, allow_nan=False)  # stored as before: ASCII, other characters as \u escapes
+    json.dumps(data, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+    return text
 
 
 def _record(row: sqlite3.Row) -> Record:

@@ -12,6 +12,9 @@ from jsonschema.exceptions import ValidationError
 
 from .errors import Issue, bad_request
 
+# jsonschema's messages quote the offending value, which may be a 1 MiB string: they are cut to this length.
+MAX_MESSAGE = 300
+
 
 @cache
 def _schema(schema_name: str) -> dict[str, Any]:
@@ -67,6 +70,11 @@ def _missing_property(error: ValidationError) -> str | None:
 
 
 def _message(error: ValidationError) -> str:
+    message = _full_message(error)
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "…"
+
+
+def _full_message(error: ValidationError) -> str:
     # jsonschema's messages repeat the whole offending instance; keep them short for nested objects.
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         schema = error.schema if isinstance(error.schema, dict) else {}

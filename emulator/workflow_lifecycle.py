@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from typing import Any
 
+from . import hooks
 from .workflow_spec import CREATE_MODEL, job_env
 
 QUEUE_SECONDS = 1.0
@@ -77,12 +78,12 @@ def plan(spec: dict[str, Any], created_at: float, time_scale: float) -> RunPlan:
         job = jobs[name]
         env = job_env(spec, job)
         needs = [plans[n] for n in job.get("needs", [])]
-        exit_code = int(env.get("EMULATOR_EXIT_CODE", "0"))
+        exit_code = hooks.exit_code_or(env.get("EMULATOR_EXIT_CODE"))
         if any(n.start is None or n.exit_code != 0 for n in needs):
             plans[name] = JobPlan(name, None, None, exit_code)
             continue
         start = max((n.end for n in needs if n.end is not None), default=queued_until)
-        duration = float(env.get("EMULATOR_RUN_SECONDS", RUN_SECONDS)) * time_scale
+        duration = hooks.seconds_or(env.get("EMULATOR_RUN_SECONDS"), RUN_SECONDS) * time_scale
         plans[name] = JobPlan(name, start, start + duration, exit_code)
     plans = {name: plans[name] for name in jobs}  # shown in the spec's order
     failures = sorted((p.end, p.name) for p in plans.values() if p.end is not None and p.exit_code != 0)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
-from .errors import Issue
+from . import hooks
+from .errors import Issue, echo
 from .validation import schema_issues
 
 CREATE_MODEL = "create-model@v1"
@@ -25,7 +26,7 @@ REQUIRED_WITH: dict[str, tuple[str, ...]] = {
     CREATE_MODEL: ("name",),
 }
 HOOKS = ("EMULATOR_RUN_SECONDS", "EMULATOR_EXIT_CODE")
-MAX_RUN_SECONDS = 1_000_000
+MAX_RUN_SECONDS = hooks.MAX_HOOK_SECONDS
 
 
 @dataclass(frozen=True)
@@ -182,11 +183,10 @@ def _create_model_issues(spec: dict[str, Any], name: str, job: dict[str, Any], p
 
 
 def _hook_issue(hook: str, raw: str) -> str | None:
-    """Why a hook's value is refused, or None: whole exit codes 0-255, run seconds from 0 to MAX_RUN_SECONDS."""
-    try:
-        value = int(raw) if hook == "EMULATOR_EXIT_CODE" else float(raw)
-    except ValueError:
-        return f"must be a number, got {raw!r}"
+    """Why a hook's value is refused, or None: whole exit codes 0-255, run seconds from 0 to MAX_RUN_SECONDS
+    written as plain decimals (emulator.hooks; so never NaN or infinite)."""
     if hook == "EMULATOR_EXIT_CODE":
-        return None if 0 <= value <= 255 else f"must be an exit code from 0 to 255, got {raw!r}"
-    return None if 0 <= value <= MAX_RUN_SECONDS else f"must be seconds from 0 to {MAX_RUN_SECONDS}, got {raw!r}"
+        return None if hooks.exit_code(raw) is not None else f"must be an exit code from 0 to 255, got {echo(raw)}"
+    if hooks.seconds(raw) is None:
+        return f"must be seconds from 0 to {MAX_RUN_SECONDS} (a plain decimal number), got {echo(raw)}"
+    return None

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ..clock import Clock, iso
+from ..clock import LATEST, Clock, iso
 from ..control import Control, FaultPlan
 from ..errors import Issue, bad_request
 from ..store import Store
@@ -76,10 +76,13 @@ async def advance_clock(request: Request) -> JSONResponse:
         raise bad_request(
             "invalid clock change", [Issue("advanceSeconds", "must be a number of seconds from 0 to ten years")]
         )
-    return reply({"now": iso(_clock(request).advance(float(seconds)))})
+    clock = _clock(request)
+    if clock.now() + seconds > LATEST:
+        raise bad_request("invalid clock change", [Issue("advanceSeconds", "the clock cannot pass the year 3000")])
+    return reply({"now": iso(clock.advance(float(seconds)))})
 
 
-_KINDS = ("project", "deployment", "spec", "workflow", "run", "model", "secret", "dataset", "datasetVersion")
+_KINDS = ("project", "deployment", "spec", "workflow", "run", "model", "secret", "tag", "dataset", "datasetVersion")
 
 routes = [
     Route("/_emulator/faults", set_faults, methods=["POST"]),

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from ..errors import ApiError, Issue, bad_request, not_found
+from ..body import parse_json
+from ..errors import Issue, bad_request, not_found
 from ..settings import Settings
 from ..store import Record, Store
-
-# Request bodies may nest at most this deep (the emulator's limit; Paperspace documents none).
-MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -40,30 +37,11 @@ def context(request: Request) -> Context:
 
 
 async def json_object(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    try:
-        body = json.loads(raw) if raw else {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ApiError("PARSE_ERROR", f"request body is not valid JSON: {error}") from error
-    except RecursionError as error:
-        raise ApiError("PARSE_ERROR", f"request body nests deeper than {MAX_DEPTH} levels") from error
+    """The request body as a JSON object, checked at the door (emulator.body)."""
+    body = parse_json(await request.body())
     if not isinstance(body, dict):
         raise bad_request("request body must be a JSON object")
-    if _depth(body) > MAX_DEPTH:
-        raise ApiError("PARSE_ERROR", f"request body nests deeper than {MAX_DEPTH} levels")
     return body
-
-
-def _depth(document: Any) -> int:
-    """How deeply arrays and objects nest (iteratively: a deep document must not exhaust the stack)."""
-    deepest, pending = 0, [(document, 1)]
-    while pending:
-        node, depth = pending.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, depth)
-            if depth <= MAX_DEPTH:
-                pending += [(child, depth + 1) for child in (node.values() if isinstance(node, dict) else node)]
-    return deepest
 
 
 def required_string(body: dict[str, Any], key: str, issues: list[Issue], max_length: int = 256) -> str:

@@ -14,6 +14,7 @@ from ..artifacts import settle_runs
 from ..clock import iso
 from ..deployment_lifecycle import env_hooks, latest_spec_view, runs_view, timeline
 from ..errors import ApiError, Issue, bad_request, not_found
+from ..hooks import MAX_HOOK_SECONDS, seconds
 from ..pagination import page, parse_limit, parse_page_request
 from ..store import Record
 from ..validation import schema_issues
@@ -23,7 +24,7 @@ from .projects import get_project
 # The cluster label of every endpoint (real ones look like d<hex>.clg07azjl.paperspacegradient.com).
 ENDPOINT_CLUSTER = "clemulatr"
 ENDPOINT_DOMAIN = "paperspacegradient.invalid"  # the observed shape, under a reserved domain
-MAX_READY_SECONDS = 1_000_000
+MAX_READY_SECONDS = MAX_HOOK_SECONDS
 # The config schema to check, by apiVersion (deployments-upsert: DeploymentSpecV0alpha0/V0alpha1/V1).
 _SCHEMA_OF_VERSION = {"v0alpha0": "v0alpha0", "v0alpha1": "v0alpha1", "v1": "v1", "latest": "v1"}
 _GIT_HEADERS = ("x-git-actor", "x-git-host", "x-git-owner", "x-git-ref", "x-git-repo", "x-git-sha")
@@ -67,14 +68,9 @@ def render(ctx: Context, deployment: Record) -> dict[str, Any]:
 def _hook_issues(config: dict[str, Any]) -> list[Issue]:
     hooks = env_hooks(config)
     issues = []
-    if "EMULATOR_READY_SECONDS" in hooks:
-        raw = hooks["EMULATOR_READY_SECONDS"]
-        try:
-            seconds = float(raw)
-        except ValueError:
-            seconds = -1.0
-        if not 0 <= seconds <= MAX_READY_SECONDS:
-            issues.append(Issue("config.env.EMULATOR_READY_SECONDS", f"must be seconds from 0 to {MAX_READY_SECONDS}"))
+    if "EMULATOR_READY_SECONDS" in hooks and seconds(hooks["EMULATOR_READY_SECONDS"]) is None:
+        message = f"must be seconds from 0 to {MAX_READY_SECONDS} (a plain decimal number)"
+        issues.append(Issue("config.env.EMULATOR_READY_SECONDS", message))
     if hooks.get("EMULATOR_CRASH", "1") not in ("0", "1"):
         issues.append(Issue("config.env.EMULATOR_CRASH", "must be '0' or '1'"))
     return issues

@@ -81,8 +81,8 @@ async def delete(request: Request) -> JSONResponse:
             details={f"{kind}s": names for kind, names in holders.items() if names},
         )
     with ctx.store.transaction():
-        # Secrets and models live inside the project and go with it (a guess; see docs/emulator.md).
-        for kind in ("secret", "model"):
+        # Secrets, models and tags live inside the project and go with it (a guess; see docs/emulator.md).
+        for kind in ("secret", "model", "tag"):
             for child in ctx.store.find(kind, ctx.team, parent=record.id):
                 ctx.store.delete(child)
         ctx.store.delete(record)

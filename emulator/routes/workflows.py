@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -18,6 +19,9 @@ from ..workflow_lifecycle import CANCELED, SUCCEEDED, TERMINAL_PHASES, JobState,
 from ..workflow_spec import spec_issues
 from .common import Context, context, json_object, raise_if, reply
 from .projects import get_project
+
+# A run number as a path writes it: ASCII digits, at most 15 of them (isdigit() also takes "²", int() does not).
+_RUN_NUMBER = re.compile(r"[0-9]{1,15}")
 
 
 def render_workflow(record: Record) -> dict[str, Any]:
@@ -203,14 +207,14 @@ async def create_run(request: Request) -> JSONResponse:
 
 
 def _get_run(ctx: Context, request: Request, key: str = "seq") -> Record:
-    """A run by its number (``id``); for logs also by its ``uuid``."""
+    """A run by its number (``id``); for logs also by its ``uuid``. Anything else is a 404, however odd."""
     workflow = ctx.get(WORKFLOW, request.path_params["id"], "workflow")
-    wanted = str(request.path_params[key])
-    if wanted.isdigit():
+    wanted: str = request.path_params[key]
+    if _RUN_NUMBER.fullmatch(wanted):
         runs = ctx.store.find(RUN, ctx.team, parent=workflow.id, name=str(int(wanted)))
         if runs:
             return runs[0]
-    run = ctx.store.get(RUN, ctx.team, wanted)
+    run = ctx.store.get(RUN, ctx.team, wanted) if key == "runId" else None
     if run is None or run.parent != workflow.id:
         raise not_found(f"run of workflow {workflow.id!r}", wanted)
     return run
@@ -285,7 +289,8 @@ routes = [
     Route("/v1/workflows/{id}", delete, methods=["DELETE"]),
     Route("/v1/workflows/{id}/runs", create_run, methods=["POST"]),
     Route("/v1/workflows/{id}/runs", list_runs, methods=["GET"]),
-    Route("/v1/workflows/{id}/runs/{seq:int}", get_run, methods=["GET"]),
-    Route("/v1/workflows/{id}/runs/{seq:int}/cancel", cancel_run, methods=["POST"]),
+    # {seq} is any segment, not Starlette's {seq:int}: its converter raised on a 5,000-digit number (a 500).
+    Route("/v1/workflows/{id}/runs/{seq}", get_run, methods=["GET"]),
+    Route("/v1/workflows/{id}/runs/{seq}/cancel", cancel_run, methods=["POST"]),
     Route("/v1/workflows/{id}/runs/{runId}/logs", logs, methods=["GET"]),
 ]

@@ -69,6 +69,9 @@ def _tour(api: httpx.Client) -> None:
     ok(api.patch(f"/projects/{project}/secrets/TOKEN", json={"value": "w"}))
     ok(api.get(f"/projects/{project}/secrets/TOKEN"))
     ok(api.get(f"/projects/{project}/secrets"))
+    ok(api.post(f"/projects/{project}/tags", json={"name": "gradient-stacks-tour"}))
+    ok(api.get(f"/projects/{project}/tags"))
+    ok(api.delete(f"/projects/{project}/tags", params={"name": "gradient-stacks-tour"}))
 
     # Datasets and versions, one of them written by a job below.
     dataset, version = new_dataset(api, "raw")
