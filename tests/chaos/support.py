@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import select
 import shutil
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -36,7 +33,7 @@ import yaml
 
 from tests.engine.harness import Engine, EngineError, ResourceState
 from tests.support.dynamic_server import DynamicProviderServer, dynamic_provider_server
-from tests.support.emulator import REPO_ROOT, EmulatorProcess, stop_process
+from tests.support.emulator import REPO_ROOT, EmulatorProcess, start_emulator, stop_process
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 MIX = ("http500", "http503", "http429", "reset", "lost_response")
@@ -126,46 +123,26 @@ def logged_emulator(
 ) -> Iterator[LoggedEmulator]:
     directory.mkdir(parents=True, exist_ok=True)
     log_path, state_path = directory / "emulator.log", directory / "state.sqlite"
-    command = [
-        sys.executable,
-        "-m",
-        "emulator",
-        "--port",
-        "0",
-        "--state",
-        str(state_path),
-        "--time-scale",
-        str(time_scale),
-        "--log-level",
-        log_level,
-        "--api-key",
-        f"{key}:{TEAM}",
-    ]
     with log_path.open("w") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
+        started = start_emulator(
+            "--log-level",
+            log_level,
+            "--api-key",
+            f"{key}:{TEAM}",
+            state=str(state_path),
+            time_scale=time_scale,
             stderr=log,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], 30)
-    line = process.stdout.readline() if ready else ""
-    if not line.startswith("listening on "):
-        process.kill()
-        raise RuntimeError(f"emulator did not announce itself; first line was {line!r}")
-    emulator = LoggedEmulator(
-        EmulatorProcess(process, line.strip().removeprefix("listening on ")), log_path, state_path, key
-    )
+    emulator = LoggedEmulator(started, log_path, state_path, key)
+    process = started.process
     try:
         yield emulator
     finally:
         stop_process(process)
+        assert process.stdout is not None
         rest = process.stdout.read()
         with log_path.open("a") as log:
-            log.write(line + rest)
+            log.write(f"listening on {started.api_url}\n" + rest)
         process.stdout.close()
 
 

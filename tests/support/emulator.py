@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -65,7 +65,10 @@ def stop_process(process: subprocess.Popen[Any]) -> None:
             process.wait()
 
 
-def start_emulator(*args: str, state: str = ":memory:", time_scale: float = 0.05) -> EmulatorProcess:
+def start_emulator(
+    *args: str, state: str = ":memory:", time_scale: float = 0.05, stderr: IO[str] | None = None
+) -> EmulatorProcess:
+    """Start `python -m emulator` on a free port; its stderr goes to ``stderr`` (inherited by default)."""
     command = [
         sys.executable,
         "-m",
@@ -82,7 +85,7 @@ def start_emulator(*args: str, state: str = ":memory:", time_scale: float = 0.05
         command,
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
-        stderr=None,
+        stderr=stderr,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
