@@ -1,5 +1,9 @@
 """JSON Schema, as this project uses it: one validator (numbers that survive JSON and Pulumi's gRPC) and one
 translator of its errors into messages a person reads. The stack loader and the providers' check both use it.
+
+Validating with jsonschema is most of what `validate` costs on a large stack file, so the validator first
+asks a compiled one (jsonschema-rs, when installed) whether the document is valid at all; only a document
+it does not pass, or one it might read differently, goes through jsonschema, whose errors ``explain`` reads.
 """
 
 from __future__ import annotations
@@ -8,8 +12,9 @@ import difflib
 import json
 import math
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
@@ -48,8 +53,85 @@ FiniteValidator = validators.extend(Draft202012Validator, type_checker=_TYPE_CHE
 
 def validator_for(schema: dict[str, Any]) -> Validator:
     """Draft 2020-12 whose numbers are finite and whose integers are exact."""
-    found: Validator = FiniteValidator(schema)
-    return found
+    return PrecheckedValidator(schema)
+
+
+def _compiled_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """jsonschema-rs's ``is_valid`` for ``schema``, or None where it is not installed or cannot compile it."""
+    try:
+        import jsonschema_rs
+    except ImportError:  # an optional speed-up: jsonschema alone gives the same answers
+        return None
+    try:
+        return jsonschema_rs.Draft202012Validator(schema).is_valid
+    except ValueError:  # a schema it reads differently (a regular expression it lacks): jsonschema alone
+        return None
+
+
+def _plain_json(value: Any, depth: int = 0) -> bool:
+    """Whether the compiled check reads ``value`` exactly as jsonschema does here: JSON types only (no tuple,
+    no subclass), string keys, numbers that are finite and integers within MAX_SAFE_INTEGER (jsonschema-rs
+    has no rule for those, so a value outside them goes to jsonschema)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if kind is float:
+        return math.isfinite(value)
+    if depth >= 64:
+        return False
+    if kind is dict:
+        return all(type(key) is str and _plain_json(item, depth + 1) for key, item in value.items())
+    if kind is list:
+        return all(_plain_json(item, depth + 1) for item in value)
+    return False
+
+
+class PrecheckedValidator:
+    """The finite-number Draft 2020-12 validator behind a compiled check of the same schema.
+
+    A document the compiled check passes (and reads as jsonschema does, see ``_plain_json``) has no errors;
+    any other goes through jsonschema, so every error, and every message ``explain`` makes of it, is
+    jsonschema's. The compiled check may be stricter than jsonschema (its ``$`` does not match before a final
+    line break): that costs only the time of asking jsonschema too, never an answer. Composition, as jsonschema
+    asks, rather than a subclass of its validator."""
+
+    META_SCHEMA: ClassVar[dict[Any, Any]] = FiniteValidator.META_SCHEMA
+    VALIDATORS: ClassVar[dict[Any, Any]] = FiniteValidator.VALIDATORS
+    TYPE_CHECKER: ClassVar[Any] = FiniteValidator.TYPE_CHECKER
+    FORMAT_CHECKER: ClassVar[Any] = FiniteValidator.FORMAT_CHECKER
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.schema: bool | Mapping[str, Any] = schema
+        self.format_checker = None
+        self.explainer: Validator = FiniteValidator(schema)
+        self.check = _compiled_check(schema)
+
+    def _passes(self, instance: Any) -> bool:
+        return self.check is not None and _plain_json(instance) and self.check(instance)
+
+    @classmethod
+    def check_schema(cls, schema: dict[Any, Any]) -> None:
+        FiniteValidator.check_schema(schema)
+
+    def is_type(self, instance: Any, type: str) -> bool:
+        return self.explainer.is_type(instance, type)
+
+    def is_valid(self, instance: Any) -> bool:
+        return self._passes(instance) or self.explainer.is_valid(instance)
+
+    def iter_errors(self, instance: Any) -> Iterator[ValidationError]:
+        if self._passes(instance):
+            return iter(())
+        return self.explainer.iter_errors(instance)
+
+    def validate(self, instance: Any) -> None:
+        if not self._passes(instance):
+            self.explainer.validate(instance)
+
+    def evolve(self, **changes: Any) -> Validator:
+        return self.explainer.evolve(**changes)
 
 
 @dataclass(frozen=True)

@@ -145,8 +145,11 @@ def _declare(located: Located, kind: Kind) -> dict[str, Declaration]:
 
 
 def _reference_problems(located: Located) -> list[Problem]:
+    """Linear in the entries. A "did you mean" costs up to MAX_SUGGESTION_CANDIDATES comparisons, so only the
+    references that can be shown get one: a file's first MAX_PROBLEMS problems by line are all that is shown."""
     data = located.data
     problems: list[Problem] = []
+    unknown: list[tuple[int, Any, str]] = []  # (index in problems, the key named, its section): hint pending
     keys = {kind.section: sorted(data.get(kind.section) or {}) for kind in registry()}
     for kind in registry():
         # The API matches objects of a kind by name within a project (the deployments upsert, the adoption of
@@ -160,7 +163,8 @@ def _reference_problems(located: Located) -> list[Problem]:
                 path: Path = (kind.section, key, ref.field)
                 targets = data.get(ref.target) or {}
                 if target_key not in targets:
-                    message = _unknown_ref(target_key, ref.target, keys[ref.target])
+                    unknown.append((len(problems), target_key, ref.target))
+                    message = ""  # below
                 elif ref.needs and not (targets[target_key] or {}).get(ref.needs):
                     message = ref.needs_message.format(target=target_key)
                 else:
@@ -184,13 +188,18 @@ def _reference_problems(located: Located) -> list[Problem]:
                     )
                 )
             seen.setdefault(identity, key)
+    unknown.sort(key=lambda item: (problems[item[0]].line, problems[item[0]].path))
+    for rank, (index, target_key, target) in enumerate(unknown):
+        found = problems[index]
+        message = _unknown_ref(target_key, target, keys[target], suggest=rank < MAX_PROBLEMS)
+        problems[index] = Problem(found.file, found.line, found.path, message)
     return problems
 
 
-def _unknown_ref(ref: Any, target: str, candidates: list[str]) -> str:
+def _unknown_ref(ref: Any, target: str, candidates: list[str], *, suggest: bool = True) -> str:
     if not candidates:
         return f"refers to {_quoted(ref)}, but there are no {target} in this file"
-    few = len(candidates) <= MAX_SUGGESTION_CANDIDATES and len(str(ref)) <= 100
+    few = suggest and len(candidates) <= MAX_SUGGESTION_CANDIDATES and len(str(ref)) <= 100
     close = difflib.get_close_matches(str(ref), candidates, n=1) if few else []
     hint = f"; did you mean {_quoted(close[0])}?" if close else ""
     listed = ", ".join(clipped(c) for c in candidates[:20]) + (

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import yaml
 
@@ -155,9 +155,9 @@ def load(file: str, text: str) -> Located:
     if len(encoded) > MAX_BYTES:
         raise SourceError([Problem(file, 1, "(file)", _too_big(len(encoded)))])
     located = Located(file, None)
-    builder = _Builder(located, yaml.parse(text, Loader=PARSER))
+    builder = _Builder(located)
     try:
-        located.data = builder.document()
+        located.data = builder.document(text)
     except _Stop:
         pass
     except yaml.MarkedYAMLError as error:
@@ -196,20 +196,31 @@ class _Stop(Exception):
     """Building cannot go on (a bound was reached); the problem saying why is already recorded."""
 
 
-@dataclass(frozen=True)
-class _Built:
+class _Built(NamedTuple):
     value: Any
     size: int  # values it holds, itself included, aliases expanded
     height: int  # collections nested in it, itself included (0 for a scalar)
 
 
+_UNKNOWN = object()
+
+
+def _no_events() -> yaml.Event:
+    raise AssertionError("the builder reads events only within document()")
+
+
 class _Builder:
-    def __init__(self, located: Located, events: Iterator[yaml.Event]) -> None:
+    """Builds the document from the parser's events. It runs once per value of the file, so it is written for
+    speed: events are pulled from the parser directly, and a plain scalar's value is worked out once per text."""
+
+    def __init__(self, located: Located) -> None:
         self.located = located
-        self.events = events
+        self.next_event: Callable[[], yaml.Event] = _no_events
         self.problems: list[Problem] = []
         self.anchors: dict[str, _Built | None] = {}  # None while the anchored collection is still open
         self.values = 0
+        # plain scalar text -> its value, for those read without a problem (keys and many values repeat)
+        self.plain: dict[str, Any] = {}
 
     def problem(self, line: int, path: Path, message: str) -> None:
         self.problems.append(Problem(self.located.file, line, dotted(path), message))
@@ -218,14 +229,22 @@ class _Builder:
         self.problem(line, path, message)
         raise _Stop
 
-    def document(self) -> Any:
-        next(self.events)  # stream start
-        event = next(self.events)
+    def document(self, text: str) -> Any:
+        parser = PARSER(text)  # inside the caller's try: the pure-Python reader checks the text here
+        self.next_event = parser.get_event
+        try:
+            return self._document()
+        finally:
+            parser.dispose()
+
+    def _document(self) -> Any:
+        self.next_event()  # stream start
+        event = self.next_event()
         if isinstance(event, yaml.StreamEndEvent):
             return None
-        data = self.node(next(self.events), (), 0, record=True).value
-        next(self.events)  # document end
-        event = next(self.events)
+        data = self.node(self.next_event(), (), 0, record=True).value
+        self.next_event()  # document end
+        event = self.next_event()
         if not isinstance(event, yaml.StreamEndEvent):
             self.stop(_line(event), (), "a stack file is one YAML document; a second one starts here")
         return data
@@ -241,40 +260,45 @@ class _Builder:
                 f"at most {MAX_VALUES:,}",
             )
 
+    def tagged(self, tag: str, line: int, path: Path) -> None:
+        self.problem(
+            line,
+            path,
+            f"the tag {clipped(tag.replace('tag:yaml.org,2002:', '!!', 1), 40)} is not allowed: a stack file is "
+            "plain data (quote a value to make it a string)",
+        )
+
     def node(self, event: yaml.Event, path: Path, depth: int, record: bool) -> _Built:
-        line = _line(event)
+        start = event.start_mark
+        line = start.line + 1 if start else 1
         if isinstance(event, yaml.AliasEvent):
             return self.alias(event, path, depth, record, line)
         if record:
             self.located.value_lines.setdefault(path, line)
         self.count(line, path, 1)
-        tag = getattr(event, "tag", None)
-        if tag is not None:
-            self.problem(
-                line,
-                path,
-                f"the tag {clipped(tag.replace('tag:yaml.org,2002:', '!!', 1), 40)} is not allowed: a stack file is "
-                "plain data (quote a value to make it a string)",
-            )
-        anchor: str | None = getattr(event, "anchor", None)
+        built: _Built
         if isinstance(event, yaml.ScalarEvent):
-            if event.start_mark and event.end_mark:
-                start, end = event.start_mark, event.end_mark
+            if event.tag is not None:
+                self.tagged(event.tag, line, path)
+            end = event.end_mark
+            if start and end:
                 self.located.scalar_spans.append(((start.line, start.column), (end.line, end.column)))
             built = _Built(self.scalar(event, path, line), 1, 0)
-        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+        elif isinstance(event, yaml.CollectionStartEvent):
+            if event.tag is not None:
+                self.tagged(event.tag, line, path)
             if depth >= MAX_DEPTH:
                 self.stop(line, path, f"nested more than {MAX_DEPTH} levels deep; a stack file needs at most 7")
-            if anchor is not None:
-                self.anchors[anchor] = None
+            if event.anchor is not None:
+                self.anchors[event.anchor] = None
             if isinstance(event, yaml.SequenceStartEvent):
                 built = self.sequence(path, depth, record)
             else:
                 built = self.mapping(path, depth, record)
         else:  # the parser gives nothing else here
             self.stop(line, path, f"invalid YAML: unexpected {type(event).__name__}")
-        if anchor is not None:
-            self.anchors[anchor] = built
+        if event.anchor is not None:
+            self.anchors[event.anchor] = built
         return built
 
     def alias(self, event: yaml.AliasEvent, path: Path, depth: int, record: bool, line: int) -> _Built:
@@ -300,7 +324,7 @@ class _Builder:
     def sequence(self, path: Path, depth: int, record: bool) -> _Built:
         items: list[Any] = []
         size, height = 1, 1
-        while not isinstance(event := next(self.events), yaml.SequenceEndEvent):
+        while not isinstance(event := self.next_event(), yaml.SequenceEndEvent):
             child = self.node(event, (*path, len(items)), depth + 1, record)
             items.append(child.value)
             size, height = size + child.size, max(height, child.height + 1)
@@ -310,7 +334,7 @@ class _Builder:
         result: dict[str, Any] = {}
         first_seen: dict[str, int] = {}
         size, height = 1, 1
-        while not isinstance(event := next(self.events), yaml.MappingEndEvent):
+        while not isinstance(event := self.next_event(), yaml.MappingEndEvent):
             line = _line(event)
             merge = isinstance(event, yaml.ScalarEvent) and _plain(event) and event.value == "<<"
             key = self.node(event, path, depth + 1, record=False).value
@@ -334,7 +358,7 @@ class _Builder:
                 first_seen[key] = line
                 if record:
                     self.located.key_lines[(*path, key)] = line
-            child = self.node(next(self.events), (*path, key) if keep else path, depth + 1, keep)
+            child = self.node(self.next_event(), (*path, key) if keep else path, depth + 1, keep)
             if keep:
                 result[key] = child.value
             size, height = size + child.size, max(height, child.height + 1)
@@ -342,22 +366,32 @@ class _Builder:
 
     def scalar(self, event: yaml.ScalarEvent, path: Path, line: int) -> Any:
         value = event.value
-        tag = _implicit_tag(value) if _plain(event) else None
+        if not _plain(event):
+            return value  # quoted (or tagged, a problem already): a string
+        known = self.plain.get(value, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
+        tag = _implicit_tag(value)
         if tag == _NULL:
-            return None
-        if tag == _BOOL:
-            return _CONSTRUCTOR.bool_values[value.lower()]
-        if tag in (_INT, _FLOAT):
+            result: Any = None
+        elif tag == _BOOL:
+            result = _CONSTRUCTOR.bool_values[value.lower()]
+        elif tag in (_INT, _FLOAT):
             if len(value) > MAX_NUMBER_CHARS:
                 self.problem(line, path, f"a number written with more than {MAX_NUMBER_CHARS} characters")
                 return None
             node = yaml.ScalarNode(tag, value)
             try:
-                return _CONSTRUCTOR.construct_yaml_int(node) if tag == _INT else _CONSTRUCTOR.construct_yaml_float(node)
+                result = (
+                    _CONSTRUCTOR.construct_yaml_int(node) if tag == _INT else _CONSTRUCTOR.construct_yaml_float(node)
+                )
             except (ValueError, ArithmeticError, yaml.YAMLError):
                 self.problem(line, path, f"cannot read this as a{'n integer' if tag == _INT else ' number'}")
                 return None
-        return value  # strings, and the YAML 1.1 types a stack file has no use for (dates, `=`, a lone `<<`)
+        else:
+            result = value  # strings, and the YAML 1.1 types a stack file has no use for (dates, `=`, a lone `<<`)
+        self.plain[value] = result
+        return result
 
 
 def _line(event: yaml.Event) -> int:

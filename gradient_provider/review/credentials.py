@@ -34,6 +34,7 @@ empty value. No message names the value: only its path and which rule matched.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -184,14 +185,30 @@ def scan(text: str) -> list[Hit]:
     """The credential-looking parts of one string (rules 1, 2, 3, 4 within a string, and 5's base64 part).
 
     More than ``MAX_HITS`` parts make the whole string one hit."""
-    if len(text) < _SHORTEST or is_reference(text) or not _ANY.search(text):
+    if len(text) < _SHORTEST:
         return []
+    return list(_scan_short(text) if len(text) <= MAX_REMEMBERED else _scan(text))
+
+
+# A stack file repeats its keys and many of its values, and `plan` scans each side twice: short strings are
+# scanned once per process. The answer is a tuple, so no caller can change what the next one gets.
+MAX_REMEMBERED = 256
+
+
+@functools.lru_cache(maxsize=16384)
+def _scan_short(text: str) -> tuple[Hit, ...]:
+    return _scan(text)
+
+
+def _scan(text: str) -> tuple[Hit, ...]:
+    if is_reference(text) or not _ANY.search(text):
+        return ()
     hits: list[Hit] = []
     for hit in _rules(text):
         hits.append(hit)
         if len(hits) > MAX_HITS:
-            return [Hit(0, len(text), hits[0].kind)]
-    return sorted(hits, key=lambda hit: (hit.start, -hit.end))
+            return (Hit(0, len(text), hits[0].kind),)
+    return tuple(sorted(hits, key=lambda hit: (hit.start, -hit.end)))
 
 
 def named_literal(name: str, value: str) -> str | None:
@@ -209,25 +226,31 @@ def named_literal(name: str, value: str) -> str | None:
 def findings(value: Any, path: Path = (), name: str | None = None) -> Iterator[Finding]:
     """Every credential-looking literal in ``value`` (parsed YAML: mappings, lists, scalars; other objects,
     such as secret references, are skipped). ``name`` is the variable a string is the value of."""
+    found: list[Finding] = []
+    _find(value, path, name, found)
+    return iter(found)
+
+
+def _find(value: Any, path: Path, name: str | None, found: list[Finding]) -> None:
+    """``findings`` into a list: one call per value, no generator per level (a large stack has 50,000 values)."""
     if isinstance(value, str):
         kind = named_literal(name, value) if name is not None else None
-        hits = scan(value)
         if kind is not None:
-            yield Finding(path, kind)
-        elif hits:
+            found.append(Finding(path, kind))
+        elif hits := scan(value):
             whole = any(hit.start == 0 and hit.end == len(value) for hit in hits)
-            yield Finding(path, hits[0].kind, None if whole else tuple((hit.start, hit.end) for hit in hits))
+            found.append(Finding(path, hits[0].kind, None if whole else tuple((hit.start, hit.end) for hit in hits)))
     elif isinstance(value, dict):
         in_env = bool(path) and path[-1] == "env"
         pair = value.get("name") if isinstance(value.get("name"), str) and "value" in value else None
         for key, item in value.items():
             if isinstance(key, str) and (key_hits := scan(key)):
-                yield Finding((*path, key), key_hits[0].kind, in_key=True)
+                found.append(Finding((*path, key), key_hits[0].kind, in_key=True))
             item_name = str(key) if in_env else pair if key == "value" else None
-            yield from findings(item, (*path, key), item_name)
+            _find(item, (*path, key), item_name, found)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from findings(item, (*path, index))
+            _find(item, (*path, index), None, found)
         for index in range(len(value) - 1):  # `command: [--token, abc]`: an option, then its value
             option, given = value[index], value[index + 1]
             if (
@@ -238,7 +261,7 @@ def findings(value: Any, path: Path = (), name: str | None = None) -> Iterator[F
                 and _literal(given)
                 and not scan(given)
             ):
-                yield Finding((*path, index + 1), "a value given to a secret-named option")
+                found.append(Finding((*path, index + 1), "a value given to a secret-named option"))
 
 
 def _masked(text: str, spans: tuple[tuple[int, int], ...] | list[tuple[int, int]]) -> str:

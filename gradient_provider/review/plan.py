@@ -259,10 +259,13 @@ def _shown_diff(
     """The changes from ``before`` to ``after`` as the plan shows them: (path, old, new, note), each value taken
     from a redacted copy of its side, so a credential-looking literal is never shown, whole or in part, in a
     value, in a list's note or inside a nested object (a new resource shows whole objects)."""
+    found = _diff((), before, after)
+    if not found:
+        return []  # nothing to show, so nothing to redact (most resources of a plan are unchanged)
     root: Path = (section, key)
     shown_before, shown_after = redact(before, root), redact(after, root)
     changes = []
-    for path, note in _diff((), before, after):
+    for path, note in found:
         old, new = _at(shown_before, before, path), _at(shown_after, after, path)
         if note is None and isinstance(old, list) and isinstance(new, list):
             note = _list_note(old, new)
