@@ -77,6 +77,7 @@ def latest_spec_view(timeline_: SpecTimeline, spec: dict[str, Any], now: float) 
 
 def runs_view(timelines_newest_first: list[SpecTimeline], now: float) -> list[dict[str, Any]]:
     """Runs newest first: the latest spec's run once applied, and the previous one until the latest is healthy.
+    Only the two newest timelines are read, so a caller passes no more than those.
 
     This mirrors a rolling update: old replicas keep serving until the new spec is healthy, and a spec that
     crashes never replaces them.

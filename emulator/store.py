@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS objects (
     UNIQUE (kind, id)
 );
 CREATE INDEX IF NOT EXISTS objects_lookup ON objects (kind, team, parent, name);
+-- The children of one object in creation order (an index entry ends with the rowid, which is seq): the
+-- latest deployment spec is one index step, however long the history.
+CREATE INDEX IF NOT EXISTS objects_children ON objects (kind, team, parent);
+-- Ids are unique across kinds: a new id is checked with one index lookup, not a scan of every object.
+CREATE INDEX IF NOT EXISTS objects_id ON objects (id);
 """
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits

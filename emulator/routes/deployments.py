@@ -30,8 +30,10 @@ _SCHEMA_OF_VERSION = {"v0alpha0": "v0alpha0", "v0alpha1": "v0alpha1", "v1": "v1"
 _GIT_HEADERS = ("x-git-actor", "x-git-host", "x-git-owner", "x-git-ref", "x-git-repo", "x-git-sha")
 
 
-def _specs(ctx: Context, deployment: Record) -> list[Record]:
-    return ctx.store.find("spec", ctx.team, parent=deployment.id, descending=True)
+def _specs(ctx: Context, deployment: Record, latest: int | None = None) -> list[Record]:
+    """The deployment's spec versions, newest first; only the ``latest`` few when given, which costs the same
+    however long the history is (an index walk from the newest)."""
+    return ctx.store.find("spec", ctx.team, parent=deployment.id, descending=True, limit=latest)
 
 
 def _timeline(ctx: Context, spec: Record) -> Any:
@@ -48,7 +50,7 @@ def endpoint(deployment: Record) -> str:
 
 
 def render(ctx: Context, deployment: Record) -> dict[str, Any]:
-    specs = _specs(ctx, deployment)
+    specs = _specs(ctx, deployment, latest=1)
     latest = specs[0] if specs else None
     body: dict[str, Any] = {
         "id": deployment.id,
@@ -149,7 +151,7 @@ async def upsert(request: Request) -> JSONResponse:
         if deployment.name != name:
             deployment.name = name
             ctx.store.save(deployment)
-        specs = _specs(ctx, deployment)
+        specs = _specs(ctx, deployment, latest=1)
         # An identical config is no new version: upserts are idempotent, so a retried request is harmless.
         if not specs or specs[0].data["data"] != config:
             spec_id = ctx.store.new_id("s", 12)
@@ -198,7 +200,8 @@ async def runs(request: Request) -> JSONResponse:
     ctx = context(request)
     deployment = ctx.get("deployment", request.path_params["id"], "deployment")
     limit = parse_limit(request.query_params)
-    found = runs_view([_timeline(ctx, spec) for spec in _specs(ctx, deployment)], ctx.now)
+    # Runs come from the latest spec and the one before it (runs_view): older versions are not read.
+    found = runs_view([_timeline(ctx, spec) for spec in _specs(ctx, deployment, latest=2)], ctx.now)
     return reply(found[:limit] if limit is not None else found)
 
 
