@@ -1,6 +1,6 @@
 # The two Quickstart commands (`make up`, `make test`) and their helpers. Every target installs what is
 # missing first (scripts/bootstrap: a pinned uv in .tools/, the locked environment in .venv/).
-.PHONY: up test lint validate emulator bootstrap
+.PHONY: up test lint validate emulator bootstrap bench
 
 ## Start the embedded Paperspace API emulator and reconcile the dev stack with `pulumi up` (local backend).
 up:
@@ -32,3 +32,8 @@ validate: bootstrap
 emulator: bootstrap
 	@mkdir -p .emulator
 	.venv/bin/python -m emulator --port $${PORT:-8787} --state .emulator/state.sqlite --log-level info
+
+## The figures of issue #14 (validate and plan speed, emulator throughput), each beside its baseline measured in
+## the same run: a table, then one JSON line per figure (docs/bench.md). A few minutes; `--smoke` is seconds.
+bench: bootstrap
+	.venv/bin/python -m bench

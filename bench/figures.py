@@ -1,0 +1,6 @@
+"""Every module of figures, imported so that each registers its own: a new module is added here."""
+
+from . import emulator_figures, stack_figures
+from .registry import FIGURES
+
+__all__ = ["FIGURES", "emulator_figures", "stack_figures"]
