@@ -9,6 +9,7 @@ it does not pass, or one it might read differently, goes through jsonschema, who
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import math
 import re
@@ -56,14 +57,16 @@ def validator_for(schema: dict[str, Any]) -> Validator:
     return PrecheckedValidator(schema)
 
 
-def _compiled_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
-    """jsonschema-rs's ``is_valid`` for ``schema``, or None where it is not installed or cannot compile it."""
+@functools.lru_cache(maxsize=64)
+def compiled_check(schema_json: str) -> Callable[[Any], bool] | None:
+    """jsonschema-rs's ``is_valid`` for a schema (as JSON text: compiling takes milliseconds, and the providers
+    make a validator per check), or None where it is not installed or cannot compile the schema."""
     try:
         import jsonschema_rs
     except ImportError:  # an optional speed-up: jsonschema alone gives the same answers
         return None
     try:
-        return jsonschema_rs.Draft202012Validator(schema).is_valid
+        return jsonschema_rs.Draft202012Validator(json.loads(schema_json)).is_valid
     except ValueError:  # a schema it reads differently (a regular expression it lacks): jsonschema alone
         return None
 
@@ -106,10 +109,16 @@ class PrecheckedValidator:
         self.schema: bool | Mapping[str, Any] = schema
         self.format_checker = None
         self.explainer: Validator = FiniteValidator(schema)
-        self.check = _compiled_check(schema)
+        self.compiled = True  # False: jsonschema alone
+        self._schema_json: str | None = None  # compiled on first use
 
     def _passes(self, instance: Any) -> bool:
-        return self.check is not None and _plain_json(instance) and self.check(instance)
+        if not self.compiled or not _plain_json(instance):
+            return False
+        if self._schema_json is None:
+            self._schema_json = json.dumps(self.schema, sort_keys=True)
+        check = compiled_check(self._schema_json)
+        return check is not None and check(instance)
 
     @classmethod
     def check_schema(cls, schema: dict[Any, Any]) -> None:

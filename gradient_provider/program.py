@@ -74,12 +74,21 @@ def declare(stack: StackFile, secrets: dict[str, pulumi.Output[str]]) -> Declare
             if OWNER in kind.table.fields:  # what marks the object a create makes
                 inputs[OWNER] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{kind.section}/{key}"
             for ref in kind.references:
+                if ref.within is not None:
+                    keys = declaration.nested_references.get(ref.input, ())
+                    if keys:
+                        inputs[ref.input] = {key: _output(declared[ref.target][key], ref.output) for key in keys}
+                    continue
                 target_key = declaration.references.get(ref.field)
                 if target_key is not None:
-                    target = declared[ref.target][target_key]
-                    inputs[ref.input] = target.id if ref.output == "id" else getattr(target, ref.output)
+                    inputs[ref.input] = _output(declared[ref.target][target_key], ref.output)
             declared[kind.section][key] = resource_class(key, inputs)
     return declared
+
+
+def _output(resource: GradientResource, output: str) -> pulumi.Output[Any]:
+    """A resource's output that a reference resolves to: its Pulumi id, or a named output."""
+    return resource.id if output == "id" else getattr(resource, output)
 
 
 def export(declared: DeclaredStack) -> None:

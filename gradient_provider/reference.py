@@ -45,6 +45,8 @@ def render_reference() -> str:
             "|---|---|---|---|---|---|",
         ]
         for ref in kind.references:
+            if ref.within is not None:
+                continue  # written inside a field of the table: that field's row describes it
             rule = table.fields[ref.input]  # the input the reference resolves to decides the policy
             required = " (required)" if ref.required else ""
             lines.append(

@@ -1,4 +1,4 @@
-"""The Pulumi resources ``Project``, ``Experiment`` and ``Deployment`` and their dynamic providers.
+"""The Pulumi resources ``Project``, ``Dataset``, ``Experiment`` and ``Deployment`` and their dynamic providers.
 
 Their module path and class names are part of every stack's state (the ``__provider`` blob refers to
 ``gradient_provider.resources.<Kind>Provider`` and the type token is ``pulumi-python:dynamic/gradient:<Kind>``):
@@ -14,6 +14,7 @@ import pulumi
 from pulumi.dynamic import Resource
 
 from .dynamic import LifecycleProvider
+from .kinds.dataset.lifecycle import DatasetLifecycle
 from .kinds.deployment.lifecycle import DeploymentLifecycle
 from .kinds.experiment.lifecycle import ExperimentLifecycle
 from .kinds.project.lifecycle import ProjectLifecycle
@@ -21,6 +22,10 @@ from .kinds.project.lifecycle import ProjectLifecycle
 
 class ProjectProvider(LifecycleProvider):
     lifecycle = ProjectLifecycle
+
+
+class DatasetProvider(LifecycleProvider):
+    lifecycle = DatasetLifecycle
 
 
 class ExperimentProvider(LifecycleProvider):
@@ -51,6 +56,11 @@ class Project(GradientResource, module="gradient", name="Project"):
     projectId: pulumi.Output[str]
 
 
+class Dataset(GradientResource, module="gradient", name="Dataset"):
+    provider_class = DatasetProvider
+    datasetId: pulumi.Output[str]
+
+
 class Experiment(GradientResource, module="gradient", name="Experiment"):
     provider_class = ExperimentProvider
     workflowId: pulumi.Output[str]
@@ -68,5 +78,5 @@ class Deployment(GradientResource, module="gradient", name="Deployment"):
 
 # kind name (the table's) -> its resource class, for the program
 RESOURCES: dict[str, type[GradientResource]] = {
-    cls.provider_class.lifecycle.table.kind: cls for cls in (Project, Experiment, Deployment)
+    cls.provider_class.lifecycle.table.kind: cls for cls in (Project, Dataset, Experiment, Deployment)
 }

@@ -51,6 +51,8 @@ class Declaration:
     inputs: dict[str, Any]  # provider inputs except references; values of secret-valued maps may be SecretRef
     references: dict[str, str] = field(default_factory=dict)  # reference field -> the key it names
     line: int = 1
+    # a provider input of a reference written within a field (see Reference.within) -> every key named there
+    nested_references: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def parse_stack(file: str, text: str, *, credentials: bool = True) -> StackFile:
     errors = itertools.islice(_validator(registry()).iter_errors(located.data), 10 * MAX_PROBLEMS)
     problems = [problem for error in errors for problem in _schema_problem(located, error)]
     if not problems:
-        problems = _reference_problems(located)
+        problems = _reference_problems(located) + _nested_reference_problems(located) + _entry_problems(located)
     if credentials:
         problems += credential_problems(located, text)
     if problems:
@@ -120,7 +122,7 @@ def parse_stack(file: str, text: str, *, credentials: bool = True) -> StackFile:
 
 def _declare(located: Located, kind: Kind) -> dict[str, Declaration]:
     declared = {}
-    references = {ref.field for ref in kind.references}
+    references = {ref.field for ref in kind.references if ref.within is None}
     for key, entry in (located.data.get(kind.section) or {}).items():
         inputs = {name: value for name, value in entry.items() if name not in references}
         for name, rule in kind.table.fields.items():
@@ -137,6 +139,11 @@ def _declare(located: Located, kind: Kind) -> dict[str, Declaration]:
             inputs,
             references={name: entry[name] for name in sorted(references) if entry.get(name) is not None},
             line=located.line_of((kind.section, key), key=True),
+            nested_references={
+                ref.input: tuple(sorted({target for _, target in ref.within(entry[ref.field])}))
+                for ref in kind.references
+                if ref.within is not None and entry.get(ref.field) is not None
+            },
         )
     return declared
 
@@ -158,7 +165,7 @@ def _reference_problems(located: Located) -> list[Problem]:
         for key, entry in (data.get(kind.section) or {}).items():
             for ref in kind.references:
                 target_key = entry.get(ref.field)
-                if target_key is None:
+                if target_key is None or ref.within is not None:  # references within a field: checked below
                     continue
                 path: Path = (kind.section, key, ref.field)
                 targets = data.get(ref.target) or {}
@@ -193,6 +200,43 @@ def _reference_problems(located: Located) -> list[Problem]:
         found = problems[index]
         message = _unknown_ref(target_key, target, keys[target], suggest=rank < MAX_PROBLEMS)
         problems[index] = Problem(found.file, found.line, found.path, message)
+    return problems
+
+
+def _nested_reference_problems(located: Located) -> list[Problem]:
+    """Keys named within a field's value (Reference.within) that are not entries of their target section."""
+    data = located.data
+    problems: list[Problem] = []
+    for kind in registry():
+        for ref in kind.references:
+            if ref.within is None:
+                continue
+            targets = data.get(ref.target) or {}
+            candidates: list[str] | None = None
+            for key, entry in (data.get(kind.section) or {}).items():
+                if entry.get(ref.field) is None:
+                    continue
+                for relative, target_key in ref.within(entry[ref.field]):
+                    if target_key in targets:
+                        continue
+                    candidates = sorted(targets) if candidates is None else candidates
+                    path: Path = (kind.section, key, ref.field, *relative)
+                    message = _unknown_ref(target_key, ref.target, candidates)
+                    problems.append(Problem(located.file, located.line_of(path), dotted(path), message))
+    return problems
+
+
+def _entry_problems(located: Located) -> list[Problem]:
+    """What each kind's table checks across the fields of one entry (FieldTable.checks), at its line."""
+    problems: list[Problem] = []
+    for kind in registry():
+        if not kind.table.checks:
+            continue
+        for key, entry in (located.data.get(kind.section) or {}).items():
+            for relative, message in kind.table.entry_problems(entry):
+                path: Path = (kind.section, key, *relative)
+                line = located.line_of(path, key=not relative)  # the whole entry: its key's line
+                problems.append(Problem(located.file, line, dotted(path), message))
     return problems
 
 

@@ -56,8 +56,9 @@ def entry_schema(kind: Kind) -> dict[str, Any]:
     properties: dict[str, Any] = {
         ref.field: {"type": "string", "description": ref.description, "x-reference": ref.target}
         for ref in kind.references
+        if ref.within is None  # a field holding references within it is a table field, described there
     }
-    required = [ref.field for ref in kind.references if ref.required]
+    required = [ref.field for ref in kind.references if ref.required and ref.within is None]
     for name, rule in kind.table.fields.items():
         if rule.provider_only:
             continue

@@ -106,6 +106,21 @@ async def get(request: Request) -> JSONResponse:
     return reply(render(_get_dataset(ctx, request)))
 
 
+async def update(request: Request) -> JSONResponse:
+    """``PUT /datasets/{id} {name?, description?}``: the only two fields datasets-update takes."""
+    ctx = context(request)
+    dataset = _get_dataset(ctx, request)
+    body = await json_object(request)
+    raise_if(schema_issues("requests", body, definition="datasetUpdate"), "dataset")
+    if "name" in body:
+        dataset.name = body["name"]
+    if "description" in body:
+        dataset.data["description"] = description(body["description"])
+    dataset.data["dtModified"] = iso(ctx.now)
+    ctx.store.save(dataset)
+    return reply(render(dataset))
+
+
 async def delete(request: Request) -> JSONResponse:
     ctx = context(request)
     dataset = _get_dataset(ctx, request)
@@ -183,6 +198,7 @@ routes = [
     Route("/v1/datasets", create, methods=["POST"]),
     Route("/v1/datasets", list_, methods=["GET"]),
     Route("/v1/datasets/{id}", get, methods=["GET"]),
+    Route("/v1/datasets/{id}", update, methods=["PUT"]),
     Route("/v1/datasets/{id}", delete, methods=["DELETE"]),
     Route("/v1/datasets/{datasetId}/versions", create_version, methods=["POST"]),
     Route("/v1/datasets/{datasetId}/versions", list_versions, methods=["GET"]),

@@ -8,7 +8,17 @@ from typing import Any
 
 from .errors import ConflictError, GradientApiError, NotFoundError
 from .http import GradientClient
-from .models import Deployment, DeploymentRun, Model, Project, Workflow, WorkflowRun
+from .models import (
+    Dataset,
+    DatasetVersion,
+    Deployment,
+    DeploymentRun,
+    JobLog,
+    Model,
+    Project,
+    Workflow,
+    WorkflowRun,
+)
 
 
 class PaperspaceApi:
@@ -125,6 +135,13 @@ class PaperspaceApi:
             self.client.request("POST", f"/workflows/{workflow_id}/runs", body={"spec": spec}, recover=recover)
         )
 
+    def run_logs(self, workflow_id: str, run: WorkflowRun) -> list[JobLog]:
+        """Each job of a run with its log lines. The path's ``runId`` is the run's uuid: the response names runs
+        by uuid (``workflowRunId``); the sequence number is used when a run has no uuid."""
+        run_id = run.uuid or str(run.number)
+        items = self.client.request("GET", f"/workflows/{workflow_id}/runs/{run_id}/logs")
+        return [JobLog.from_json(item) for item in items if isinstance(item, dict)]
+
     def cancel_run(self, workflow_id: str, number: int) -> None:
         # A 409 means it finished meanwhile: nothing is left to cancel.
         with contextlib.suppress(ConflictError):
@@ -157,3 +174,42 @@ class PaperspaceApi:
 
     def list_models(self, project_id: str) -> list[Model]:
         return [Model.from_json(item) for item in self.client.paginate("/models", {"projectId": project_id})]
+
+    # -- datasets ----------------------------------------------------------------------------------------
+
+    def list_datasets(self) -> list[Dataset]:
+        return [Dataset.from_json(item) for item in self.client.paginate("/datasets")]
+
+    def find_dataset(self, name: str) -> Dataset | None:
+        """The team's dataset of that name (workflow specs may name datasets by name, so names are unique)."""
+        return next((d for d in self.list_datasets() if d.name == name), None)
+
+    def get_dataset(self, dataset_id: str) -> Dataset:
+        return Dataset.from_json(self.client.request("GET", f"/datasets/{dataset_id}"))
+
+    def create_dataset(self, name: str, description: str | None, storage_provider_id: str | None) -> Dataset:
+        def recover() -> dict[str, Any] | None:  # a lost answer: the dataset of that name is the one it made
+            found = self.find_dataset(name)
+            return {"id": found.id, "name": found.name} if found else None
+
+        body: dict[str, Any] = {"name": name, "isPublic": False}
+        if description is not None:
+            body["description"] = description
+        if storage_provider_id is not None:
+            body["storageProviderId"] = storage_provider_id
+        return Dataset.from_json(self.client.request("POST", "/datasets", body=body, recover=recover))
+
+    def update_dataset(self, dataset_id: str, name: str, description: str | None) -> Dataset:
+        body = {"name": name, "description": description}
+        return Dataset.from_json(self.client.request("PUT", f"/datasets/{dataset_id}", body=body, idempotent=True))
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        self.client.request("DELETE", f"/datasets/{dataset_id}")
+
+    def dataset_versions(self, dataset_id: str) -> list[DatasetVersion]:
+        """Every version, oldest first."""
+        items = self.client.paginate(f"/datasets/{dataset_id}/versions", {"orderBy": "dtCreated", "order": "asc"})
+        return [DatasetVersion.from_json(item) for item in items]
+
+    def get_dataset_version(self, dataset_id: str, version: str) -> DatasetVersion:
+        return DatasetVersion.from_json(self.client.request("GET", f"/datasets/{dataset_id}/versions/{version}"))

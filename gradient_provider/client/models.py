@@ -195,3 +195,69 @@ class Model:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Model:
         return cls(str(data["id"]), str(data["name"]), data.get("projectId"), str(data.get("dtCreated", "")))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A v1 dataset: a team's persistent, versioned data (no project: datasets belong to the team)."""
+
+    id: str
+    name: str
+    description: str | None
+    storage_provider_id: str | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Dataset:
+        return cls(str(data["id"]), str(data.get("name") or ""), data.get("description"), data.get("storageProviderId"))
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    dataset_id: str
+    version: str
+    committed: bool
+    message: str | None
+    size_bytes: int | None  # v1 sends usageBytes as a string
+    dt_created: str
+
+    @property
+    def ref(self) -> str:
+        """How a workflow spec names this version: ``<datasetId>:<version>``."""
+        return f"{self.dataset_id}:{self.version}"
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DatasetVersion:
+        usage = data.get("usageBytes")
+        return cls(
+            str(data["datasetId"]),
+            str(data["version"]),
+            bool(data.get("isCommitted")),
+            data.get("message"),
+            int(usage) if isinstance(usage, (int, str)) and str(usage).isdigit() else None,
+            str(data.get("dtCreated") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class LogLine:
+    time: str
+    message: str
+
+
+@dataclass(frozen=True)
+class JobLog:
+    """One job of a run and the lines it logged (workflowRunLogs-list: an array of jobs, each with its logs)."""
+
+    name: str
+    phase: str
+    message: str | None
+    lines: tuple[LogLine, ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobLog:
+        lines = tuple(
+            LogLine(str(line.get("dtCreated") or ""), str(line.get("message") or ""))
+            for line in data.get("logs") or []
+            if isinstance(line, dict)
+        )
+        return cls(str(data.get("name") or ""), canonical_phase(data.get("phase")), data.get("message"), lines)

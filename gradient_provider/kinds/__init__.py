@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from graphlib import TopologicalSorter
 
+from .dataset import KIND as DATASET
 from .deployment import KIND as DEPLOYMENT
 from .experiment import KIND as EXPERIMENT
 from .kind import Kind, Reference
@@ -16,6 +17,7 @@ from .project import KIND as PROJECT
 
 KINDS: tuple[Kind, ...] = (
     PROJECT,
+    DATASET,
     EXPERIMENT,
     DEPLOYMENT,
 )

@@ -30,6 +30,10 @@ class Reference:
     # a field the target entry must set for the reference to make sense, and what to say when it does not
     needs: str | None = None
     needs_message: str = ""
+    # A reference written inside the field's value rather than as the value (an experiment job's
+    # `inputs.<name>.dataset`): it finds every key named there, with its path below the field. The field
+    # stays an input as written, and the provider input becomes a map of each key named to its target's output.
+    within: Callable[[Any], list[tuple[tuple[str | int, ...], str]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,18 +60,21 @@ class Kind:
     # under another with the same values is a re-key), and whether two entries may share them
     identity: tuple[str, ...] = ("name",)
     unique_identity: bool = False
+    # What removing an entry does, for the review plan: its risk and a note (the default: destroy, no note).
+    on_delete: Callable[[Mapping[str, Any]], tuple[Risk, str | None]] | None = None
 
     @property
     def kind(self) -> str:
         return self.table.kind
 
     def reference(self, stack_field: str) -> Reference | None:
-        return next((ref for ref in self.references if ref.field == stack_field), None)
+        """The reference a stack field is (a field that holds references within it is a field of its own)."""
+        return next((ref for ref in self.references if ref.field == stack_field and ref.within is None), None)
 
     @property
     def stack_fields(self) -> dict[str, str]:
         """Stack-file field -> provider input, for the fields a stack file writes differently (references)."""
-        return {ref.field: ref.input for ref in self.references}
+        return {ref.field: ref.input for ref in self.references if ref.within is None}
 
 
 # The reference of every kind that lives in a project.

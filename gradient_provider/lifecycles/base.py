@@ -73,6 +73,13 @@ def check_inputs(table: FieldTable, news: Mapping[str, Any]) -> tuple[dict[str, 
                 continue  # present, but unknown until apply
             problems.append(InputProblem(".".join(map(str, found.path)) or "(inputs)", found.message))
     problems += [InputProblem(name, problem) for name, problem in table.semantic_problems(judged)]
+    if not problems:
+        problems = [
+            InputProblem(".".join(map(str, path)) or "(inputs)", problem)
+            for path, problem in table.entry_problems(inputs)
+        ]
+    if not problems and table.canonical is not None:
+        inputs = table.canonical(inputs)
     return inputs, problems
 
 

@@ -36,6 +36,7 @@ class Risk(StrEnum):
     DOWNTIME = "downtime"
     RETRAIN = "re-train"
     DESTROY = "destroy"
+    DATA_LOSS = "data-loss"  # data that outlives runs (a dataset's versions) would be deleted
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,12 @@ class FieldRule:
         return self
 
 
+# A problem a JSON Schema cannot express, found in a whole entry (fields that refer to each other): where it is,
+# relative to the entry, and what is wrong.
+EntryProblem = tuple[tuple[str | int, ...], str]
+EntryCheck = Callable[[Mapping[str, Any]], list[EntryProblem]]
+
+
 # weakest to strongest: what a change in several parts of a value does
 POLICY_ORDER = [Policy.LOCAL_ONLY, Policy.IN_PLACE, Policy.NEW_RUN, Policy.REPLACE]
 
@@ -132,6 +139,11 @@ class FieldTable:
     kind: str
     fields: Mapping[str, FieldRule]
     outputs: Mapping[str, str] = field(default_factory=dict)  # computed output -> description
+    # Checks across fields, run by `validate` (with the entry's line numbers) and by the provider's check.
+    checks: tuple[EntryCheck, ...] = ()
+    # The inputs' canonical form, applied by check after the defaults: what the stack file leaves implicit
+    # made explicit, so that what a read gives back compares equal. Values may be unknown (preview).
+    canonical: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     def schema(self) -> dict[str, Any]:
         """JSON Schema of the provider inputs (camelCase keys), derived from the rules."""
@@ -156,6 +168,12 @@ class FieldTable:
                 if problem:
                     found.append((name, problem))
         return found
+
+    def entry_problems(self, inputs: Mapping[str, Any]) -> list[EntryProblem]:
+        """Every cross-field problem of a whole entry (none while a value it looks at is unknown)."""
+        if contains_unknown(dict(inputs)):
+            return []
+        return [problem for check in self.checks for problem in check(inputs)]
 
     def with_defaults(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         filled = dict(inputs)

@@ -17,7 +17,15 @@ from .prices import HOURS_PER_MONTH, price_list
 Path = tuple[str | int, ...]
 
 # Higher is riskier; "none" is an unchanged resource.
-RISK_ORDER = {"none": 0, Risk.SAFE: 1, Risk.RESTART: 2, Risk.RETRAIN: 3, Risk.DOWNTIME: 4, Risk.DESTROY: 5}
+RISK_ORDER = {
+    "none": 0,
+    Risk.SAFE: 1,
+    Risk.RESTART: 2,
+    Risk.RETRAIN: 3,
+    Risk.DOWNTIME: 4,
+    Risk.DESTROY: 5,
+    Risk.DATA_LOSS: 6,
+}
 __all__ = ["REDACTED", "Change", "Cost", "ResourcePlan", "StackPlan", "monthly", "plan_stack", "shown"]
 
 
@@ -158,7 +166,8 @@ def _created(kind: Kind, key: str, declaration: Declaration) -> ResourcePlan:
 
 def _deleted(kind: Kind, key: str, declaration: Declaration) -> ResourcePlan:
     view = _view(kind, declaration)
-    resource = ResourcePlan(kind.section, key, "delete", Risk.DESTROY)
+    risk, note = kind.on_delete(view) if kind.on_delete is not None else (Risk.DESTROY, None)
+    resource = ResourcePlan(kind.section, key, "delete", risk, notes=[note] if note else [])
     resource.cost = _cost(kind, view, None)
     return resource
 

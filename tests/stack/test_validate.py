@@ -62,8 +62,8 @@ BROKEN = {
     "unknown top-level key": (
         "project:\n  a: {}\n",
         [
-            "stack.yaml:1: project: unknown field; did you mean 'projects'? expected one of: deployments, experiments, "
-            "projects"
+            "stack.yaml:1: project: unknown field; did you mean 'projects'? expected one of: datasets, deployments, "
+            "experiments, projects"
         ],
     ),
     "unknown field with a suggestion": (

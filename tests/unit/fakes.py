@@ -17,7 +17,9 @@ from gradient_provider.client.models import (
     DeploymentInstance,
     DeploymentRun,
     DeploymentSpec,
+    JobLog,
     JobStatus,
+    LogLine,
     Model,
     Project,
     Workflow,
@@ -265,3 +267,13 @@ class FakeApi(PaperspaceApi):
                     created = f"{run.started + run.duration:020.3f}"
                     found += [Model(model_id, str(name), project, created) for model_id in run.models.values()]
         return found
+
+    # -- run logs and datasets (a job logs `job_logs[job]` lines, or one line naming itself)
+    job_logs: dict[str, list[str]] = {}  # noqa: RUF012 - replaced per test, never mutated in place
+
+    def run_logs(self, workflow_id: str, run: WorkflowRun) -> list[JobLog]:
+        self.calls.append("run_logs")
+        return [
+            JobLog(name, job.phase, job.message, tuple(LogLine("t", text) for text in self.job_logs.get(name, [name])))
+            for name, job in run.jobs.items()
+        ]

@@ -6,23 +6,42 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...lifecycles.policy import Risk
-from ..kind import IN_PROJECT, Cost, Kind, PriceOf
+from ..kind import IN_PROJECT, Cost, Kind, PriceOf, Reference
+from .jobs import dataset_keys
 from .lifecycle import ExperimentLifecycle
 from .table import TABLE
 
 
 def run_cost(view: Mapping[str, Any], price_of: PriceOf, notes: list[str]) -> float | None:
-    """An upper bound of one run: its whole timeoutSeconds on its machine type."""
-    price = price_of(view.get("machineType"))
+    """An upper bound of one run: its whole timeoutSeconds on each job's machine type."""
     hours = int(view["timeoutSeconds"]) / 3600
-    if price is None:
-        notes.append(f"no price for machine type {view.get('machineType')!r}: re-train cost unknown")
+    jobs = view.get("jobs") or {"train": {}}
+    machines = [job.get("machineType") or view.get("machineType") for job in jobs.values()]
+    prices = [price_of(machine) for machine in machines]
+    unknown = sorted({str(m) for m, p in zip(machines, prices, strict=True) if p is None})
+    if unknown:
+        notes.append(f"no price for machine type {', '.join(unknown)}: re-train cost unknown")
         return None
+    each = ", ".join(f"{m} at ${p:.2f}/h" for m, p in zip(machines, prices, strict=True) if p is not None)
     notes.append(
-        f"re-train estimate assumes the run uses its whole timeoutSeconds ({hours:g} h) on one "
-        f"{view['machineType']} at ${price:.2f}/h: an upper bound"
+        f"re-train estimate assumes each of its {len(machines)} job(s) uses the whole timeoutSeconds ({hours:g} h): "
+        f"{each}: an upper bound"
+        if len(machines) > 1
+        else f"re-train estimate assumes the run uses its whole timeoutSeconds ({hours:g} h) on one {machines[0]} "
+        f"at ${prices[0]:.2f}/h: an upper bound"
     )
-    return price * hours
+    return sum(p for p in prices if p is not None) * hours
+
+
+# Datasets that jobs read and write, named by key inside `jobs`: each a real dependency of the experiment.
+IN_JOBS = Reference(
+    "jobs",
+    "datasets",
+    "datasetIds",
+    "id",
+    "Keys of datasets (under `datasets`) that the jobs' inputs, outputs and artifacts name.",
+    within=dataset_keys,
+)
 
 
 KIND = Kind(
@@ -31,7 +50,7 @@ KIND = Kind(
     table=TABLE,
     lifecycle=ExperimentLifecycle,
     description="Training runs, by key: a workflow whose runs follow the run-affecting fields.",
-    references=(IN_PROJECT,),
+    references=(IN_PROJECT, IN_JOBS),
     create_risk=Risk.RETRAIN,
     cost=Cost(per_run=run_cost),
     exports={"workflowId": "id", "runNumber": "runNumber", "phase": "phase", "modelId": "modelId"},

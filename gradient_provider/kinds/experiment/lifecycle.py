@@ -15,8 +15,11 @@ from ...client.models import Workflow, WorkflowRun
 from ...lifecycles import secret_env
 from ...lifecycles.base import Created, Lifecycle, Observed, OperationFailedError, log
 from ...lifecycles.policy import Policy
+from ...review.credentials import mask_text
 from .table import MODEL_JOB, SECRET_PREFIX, TABLE
-from .wire import build_spec, inputs_from_spec, model_id_of, spec_key
+from .wire import build_spec, dataset_versions, inputs_from_spec, model_id_of, spec_key
+
+LOG_TAIL_LINES = 20  # of a failed job, at the end of the error that `pulumi up` shows
 
 _KEPT_FROM_STATE = [*TABLE.by_policy(Policy.LOCAL_ONLY), "rerun"]
 
@@ -120,16 +123,42 @@ class ExperimentLifecycle(Lifecycle):
         def probe() -> tuple[bool, str, WorkflowRun]:
             current = self.api.get_run(workflow.id, run.number)
             if current.failed:
-                raise OperationFailedError(f"{what} ended {current.phase}: {_failure(current)}")
+                tail = self._log_tail(workflow, current, inputs)
+                raise OperationFailedError(f"{what} ended {current.phase}: {_failure(current)}{tail}")
             done = current.phase == "Succeeded" or (wait == "started" and current.phase == "Running")
             return done, current.phase, current
 
         return self.wait_for(what, probe, inputs["timeoutSeconds"])
 
+    def _log_tail(self, workflow: Workflow, run: WorkflowRun, inputs: dict[str, Any]) -> str:
+        """The last lines the failed job logged, for the error; secret values and credential-looking text are
+        masked (a job may print its environment). Empty when there are no logs to show."""
+        failed = [name for name, job in run.jobs.items() if job.phase in ("Failed", "Error")]
+        if not failed:
+            return ""
+        try:
+            logs = {job.name: job for job in self.api.run_logs(workflow.id, run)}
+        except GradientApiError as error:
+            return f"\n(the logs of job {failed[0]!r} could not be read: {error})"
+        job = logs.get(failed[0])
+        if job is None or not job.lines:
+            return f"\n(job {failed[0]!r} logged nothing)"
+        secrets = [str(v) for v in (inputs.get(secret_env.FIELD) or {}).values() if isinstance(v, str) and v]
+        shown = []
+        for line in job.lines[-LOG_TAIL_LINES:]:
+            text = line.message
+            for secret in secrets:
+                text = text.replace(secret, "[secret]")
+            shown.append(f"  {mask_text(text)}")
+        header = f"last {len(shown)} log line(s) of job {failed[0]!r}"
+        hint = f"python -m gradient_provider logs --stack STACK EXPERIMENT --run {run.number} --job {failed[0]}"
+        return f"\n{header} (all of them: {hint}):\n" + "\n".join(shown)
+
     def _outputs(
         self, workflow: Workflow, runs: list[WorkflowRun], inputs: dict[str, Any], revision: int, retired: list[str]
     ) -> dict[str, Any]:
         latest = runs[-1] if runs else None
+        versions = [version for run in runs for version in dataset_versions(run)]
         return {
             **inputs,
             "workflowId": workflow.id,
@@ -138,7 +167,22 @@ class ExperimentLifecycle(Lifecycle):
             "startedAt": latest.started if latest else None,
             "finishedAt": latest.finished if latest else None,
             "modelId": self._model_id(runs, inputs),
-            "runs": [{"number": r.number, "specHash": spec_key(r.spec), "phase": r.phase} for r in runs],
+            "runs": [
+                {
+                    "number": r.number,
+                    "specHash": spec_key(r.spec),
+                    "phase": r.phase,
+                    "jobs": {
+                        name: {"phase": j.phase, "started": j.started, "finished": j.finished, "message": j.message}
+                        for name, j in r.jobs.items()
+                    },
+                }
+                for r in runs
+            ],
+            "artifacts": [
+                {k: v for k, v in found.items() if k != "artifacts"} for found in versions if found["artifacts"]
+            ],
+            "datasetVersions": [{k: v for k, v in found.items() if k != "artifacts"} for found in versions],
             secret_env.REVISION_OUTPUT: revision,
             secret_env.RETIRED_OUTPUT: retired,
         }

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from ...lifecycles import secret_env
 from ...lifecycles.policy import FieldRule, FieldTable, Policy, Risk, name_rule, project_rule, unique_by, waiting_rules
+from . import jobs
 
 RUN_KEY_ENV = "GRADIENT_STACKS_RUN_KEY"
 HELPER_INSTANCE_TYPE = "C4"  # the git checkout and the model registration need no GPU
-TRAIN_JOB, CLONE_JOB, MODEL_JOB = "train", "clone", "create-model"
+TRAIN_JOB = "train"  # the job of a single-job experiment
+CLONE_JOB, MODEL_JOB = jobs.CLONE_JOB, jobs.MODEL_JOB
 MODEL_OUTPUT = "model-id"
 DEFAULT_MODEL_PATH = "/outputs/model"
 SECRET_PREFIX = "EXPERIMENT"  # prefix of its project secrets' names
@@ -20,12 +22,38 @@ TABLE = FieldTable(
             Risk.RETRAIN, "Project that holds the experiment's workflow. Changing it replaces the experiment."
         ),
         "name": name_rule(Policy.REPLACE, Risk.RETRAIN, "Workflow name. Changing it replaces the experiment."),
-        "image": FieldRule(Policy.NEW_RUN, Risk.RETRAIN, _STRING, "Container image to train in.", required=True),
+        "image": FieldRule(
+            Policy.NEW_RUN, Risk.RETRAIN, _STRING, "Container image to train in (a single-job experiment)."
+        ),
         "command": FieldRule(
-            Policy.NEW_RUN, Risk.RETRAIN, _STRING, "Shell command that trains (run with `sh -c`).", required=True
+            Policy.NEW_RUN,
+            Risk.RETRAIN,
+            _STRING,
+            "Shell command that trains, run with `sh -c` (a single-job experiment).",
         ),
         "machineType": FieldRule(
-            Policy.NEW_RUN, Risk.RETRAIN, _STRING, "Machine type to train on, e.g. A100-80G.", required=True
+            Policy.NEW_RUN,
+            Risk.RETRAIN,
+            _STRING,
+            "Machine type, e.g. A100-80G: the single job's, or the default of every job of `jobs`.",
+        ),
+        "jobs": FieldRule(
+            Policy.NEW_RUN,
+            Risk.RETRAIN,
+            jobs.JOBS_SCHEMA,
+            "Several jobs in one run, by name (instead of `image` and `command`): each with `image`, `command`, and "
+            "optionally `machineType`, `env`, `needs` (jobs that must succeed first), `inputs` (at /inputs/<name>: "
+            "`{job: NAME}` a volume another job outputs, `{dataset: KEY, version?}` a dataset version, `{ref: ID}` "
+            "a dataset outside the stack), `outputs` (at /outputs/<name>: `volume` for later jobs, `{dataset: KEY}` "
+            "committed as a new version per run) and `artifacts` (`{dataset: KEY}`: /outputs/artifacts committed "
+            "per run).",
+        ),
+        "datasetIds": FieldRule(
+            Policy.NEW_RUN,
+            Risk.RETRAIN,
+            {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
+            "Id of each dataset the jobs name by key (set by the program from `datasets`).",
+            provider_only=True,
         ),
         "env": FieldRule(
             Policy.NEW_RUN,
@@ -35,7 +63,7 @@ TABLE = FieldTable(
                 "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
                 "additionalProperties": {"type": "string"},
             },
-            "Environment variables of the training job.",
+            "Environment variables of the job; with `jobs`, of every job (a job's own `env` comes on top).",
             secret_values=True,
         ),
         "workspace": FieldRule(
@@ -50,7 +78,7 @@ TABLE = FieldTable(
                     "ref": {**_STRING, "description": "Branch, tag or commit; the default branch when absent."},
                 },
             },
-            "Git repository (url, optional ref) checked out for the job at /inputs/repo.",
+            "Git repository (url, optional ref) checked out at /inputs/repo for the job (every job of `jobs`).",
         ),
         "datasets": FieldRule(
             Policy.NEW_RUN,
@@ -71,7 +99,8 @@ TABLE = FieldTable(
                     },
                 },
             },
-            "Datasets mounted at /inputs/<name>; `ref` is a dataset id, optionally `id:version`.",
+            "Datasets mounted at /inputs/<name> (a single-job experiment; jobs have `inputs`); `ref` is a dataset "
+            "id, optionally `id:version`.",
             semantic=unique_by("name", "dataset names (each is a mount point)"),
         ),
         "model": FieldRule(
@@ -83,6 +112,11 @@ TABLE = FieldTable(
                 "additionalProperties": False,
                 "properties": {
                     "name": {**_STRING, "description": "Name of the model to register."},
+                    "job": {
+                        "type": "string",
+                        "pattern": jobs.NAME_PATTERN,
+                        "description": "The job of `jobs` that writes the model (required with `jobs`).",
+                    },
                     "path": {
                         "type": "string",
                         "pattern": "^/outputs/[A-Za-z][A-Za-z0-9_-]*$",
@@ -91,8 +125,8 @@ TABLE = FieldTable(
                     },
                 },
             },
-            "Register the job's output directory (`path`, default /outputs/model) as a model named `name`, through "
-            "a `create-model@v1` job.",
+            "Register a job's output directory (`path`, default /outputs/model; with `jobs`, of the job `job`) as "
+            "a model named `name`, through a `create-model@v1` job.",
             normalize=lambda model: {**model, "path": model.get("path") or DEFAULT_MODEL_PATH},
         ),
         secret_env.FIELD: secret_env.field_rule(Policy.NEW_RUN, Risk.RETRAIN),
@@ -117,8 +151,12 @@ TABLE = FieldTable(
         "startedAt": "when the latest run started",
         "finishedAt": "when the latest run finished",
         "modelId": "the newest model registered under `model.name`",
-        "runs": "every run: number, specHash, phase",
+        "runs": "every run: number, specHash, phase, and per job its phase, start, end and message",
+        "artifacts": "per run and job with `artifacts`: the dataset version committed (datasetId, version)",
+        "datasetVersions": "per run, job and dataset output (artifacts included): the version committed",
         secret_env.REVISION_OUTPUT: "how many times the secret env values changed (each change starts a run)",
         secret_env.RETIRED_OUTPUT: "project secrets no longer referred to, deleted once no run can use them",
     },
+    checks=(jobs.check,),
+    canonical=jobs.canonical,
 )

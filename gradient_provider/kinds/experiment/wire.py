@@ -5,7 +5,7 @@ The v1 spec, as the workflow docs and the OpenAPI describe it: a `container@v1` 
 inputs (`type: dataset`, `with.ref`) that the job refers to as `workflow.inputs.<name>`; a model is the
 training job's output volume, registered by a `create-model@v1` job whose string output `model-id` names it.
 Each run's spec carries the run key (a hash of the run-affecting fields) in its default env, so a run can be
-recognised after a lost response or a failed up.
+recognised after a lost response or a failed up. An experiment with `jobs` is mapped by ``wire_jobs``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 from ...client.models import WorkflowRun
 from ...lifecycles import secret_env
 from ...lifecycles.policy import Policy
+from . import wire_jobs
+from .jobs import ARTIFACTS
 from .table import (
     CLONE_JOB,
     DEFAULT_MODEL_PATH,
@@ -29,14 +31,18 @@ from .table import (
     TRAIN_JOB,
 )
 
+# The run-affecting fields of the first single-job experiments, always in the key (null when absent), so that
+# their runs keep their keys; fields added since count only when set.
+_KEYED_ALWAYS = ("image", "command", "machineType", "env", "workspace", "datasets", "model", "rerun")
 _RUN_FIELDS = [name for name in TABLE.by_policy(Policy.NEW_RUN) if name != secret_env.FIELD]
-_KEPT_FROM_STATE = [*TABLE.by_policy(Policy.LOCAL_ONLY), "rerun"]
+_KEYED_WHEN_SET = [name for name in _RUN_FIELDS if name not in _KEYED_ALWAYS]
 
 
 def run_key(inputs: dict[str, Any], secrets_revision: int) -> str:
     """Identity of a run: a hash of every run-affecting field. Secret values are not in it: their names and
     the revision counter are, so it proves nothing about a value."""
-    identity = {name: inputs.get(name) for name in _RUN_FIELDS}
+    identity = {name: inputs.get(name) for name in _KEYED_ALWAYS}
+    identity.update({name: inputs[name] for name in _KEYED_WHEN_SET if inputs.get(name) is not None})
     identity[secret_env.FIELD] = sorted(inputs.get(secret_env.FIELD) or {})
     identity[secret_env.REVISION_OUTPUT] = secrets_revision
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
@@ -48,6 +54,11 @@ def model_output(path: str | None) -> str:
 
 
 def build_spec(inputs: dict[str, Any], secrets_revision: int = 0) -> dict[str, Any]:
+    if inputs.get("jobs"):
+        env = dict(inputs.get("env") or {})
+        env.update(secret_env.references(SECRET_PREFIX, inputs["name"], inputs.get(secret_env.FIELD) or {}))
+        env[RUN_KEY_ENV] = run_key(inputs, secrets_revision)
+        return wire_jobs.build(inputs, dict(sorted(env.items())), HELPER_INSTANCE_TYPE)
     train: dict[str, Any] = {
         "uses": "container@v1",
         "with": {"image": inputs["image"], "args": ["sh", "-c", inputs["command"]]},
@@ -97,18 +108,18 @@ def spec_key(spec: dict[str, Any]) -> str | None:
 
 def inputs_from_spec(workflow_name: str, spec: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     """The run-affecting inputs that a live spec reflects (the inverse of ``build_spec``); the project, which
-    v1 workflows do not carry, and secret values, which cannot be read back, come from ``state``."""
-    jobs = spec.get("jobs") or {}
-    train = jobs.get(TRAIN_JOB) or {}
-    args = (train.get("with") or {}).get("args") or []
-    inputs: dict[str, Any] = {
-        "projectId": state.get("projectId"),
-        "name": workflow_name,
-        "image": (train.get("with") or {}).get("image"),
-        "command": args[2] if args[:2] == ["sh", "-c"] and len(args) == 3 else " ".join(map(str, args)),
-        "machineType": (train.get("resources") or {}).get("instance-type"),
-    }
-    env = dict(train.get("env") or {})
+    v1 workflows do not carry, and secret values, which cannot be read back, come from ``state``. The state
+    also says whether the experiment has `jobs` (a spec without state is judged by its shape)."""
+    known_form = "jobs" in state or "image" in state
+    jobs_form = "jobs" in state if known_form else wire_jobs.is_jobs_spec(spec)
+    inputs: dict[str, Any] = {"projectId": state.get("projectId"), "name": workflow_name}
+    if jobs_form:
+        inputs.update(wire_jobs.inputs_from(spec, state.get("datasetIds") or {}))
+        env = dict((spec.get("defaults") or {}).get("env") or {})
+        env.pop(RUN_KEY_ENV, None)
+    else:
+        inputs.update(_single_job_inputs(spec))
+        env = dict(((spec.get("jobs") or {}).get(TRAIN_JOB) or {}).get("env") or {})
     known_secrets = state.get(secret_env.FIELD) or {}
     refs = secret_env.references(SECRET_PREFIX, workflow_name, known_secrets)
     secret_values = {var: known_secrets[var] for var, ref in refs.items() if env.get(var) == ref}
@@ -118,6 +129,18 @@ def inputs_from_spec(workflow_name: str, spec: dict[str, Any], state: dict[str, 
         inputs["env"] = env
     if secret_values:
         inputs[secret_env.FIELD] = secret_values
+    return inputs
+
+
+def _single_job_inputs(spec: dict[str, Any]) -> dict[str, Any]:
+    jobs = spec.get("jobs") or {}
+    train = jobs.get(TRAIN_JOB) or {}
+    args = (train.get("with") or {}).get("args") or []
+    inputs: dict[str, Any] = {
+        "image": (train.get("with") or {}).get("image"),
+        "command": args[2] if args[:2] == ["sh", "-c"] and len(args) == 3 else " ".join(map(str, args)),
+        "machineType": (train.get("resources") or {}).get("instance-type"),
+    }
     if CLONE_JOB in jobs:
         inputs["workspace"] = dict(jobs[CLONE_JOB].get("with") or {})
     if spec.get("inputs"):
@@ -128,6 +151,30 @@ def inputs_from_spec(workflow_name: str, spec: dict[str, Any], state: dict[str, 
         output = source.removeprefix(f"{TRAIN_JOB}.outputs.")
         inputs["model"] = {"name": (register.get("with") or {}).get("name"), "path": f"/outputs/{output}"}
     return inputs
+
+
+def dataset_versions(run: WorkflowRun) -> list[dict[str, Any]]:
+    """The dataset versions a run committed: one per job and dataset output, as its status reports them
+    (`outputs.<name>.dataset.id` = `<datasetId>:<version>`)."""
+    found = []
+    for job_name, job in run.jobs.items():
+        for output, value in job.outputs.items():
+            dataset = value.get("dataset") if isinstance(value, dict) else None
+            ref = str(dataset.get("id") or "") if isinstance(dataset, dict) else ""
+            if ":" not in ref:
+                continue
+            dataset_id, _, version = ref.partition(":")
+            found.append(
+                {
+                    "run": run.number,
+                    "job": job_name,
+                    "output": output,
+                    "datasetId": dataset_id,
+                    "version": version,
+                    "artifacts": output == ARTIFACTS,
+                }
+            )
+    return found
 
 
 def model_id_of(run: WorkflowRun) -> str | None:

@@ -1,0 +1,37 @@
+"""The Dataset's field-policy table."""
+
+from __future__ import annotations
+
+from ...lifecycles.policy import FieldRule, FieldTable, Policy, Risk, name_rule
+
+RETAIN = "retainOnDelete"
+
+TABLE = FieldTable(
+    kind="Dataset",
+    fields={
+        "name": name_rule(
+            Policy.IN_PLACE,
+            Risk.SAFE,
+            "Dataset name; unique in the team (a workflow spec may name a dataset by its name). Renamed in place.",
+        ),
+        "description": FieldRule(
+            Policy.IN_PLACE, Risk.SAFE, {"type": "string", "maxLength": 1024}, "What the dataset holds."
+        ),
+        "storageProviderId": FieldRule(
+            Policy.REPLACE,
+            Risk.DESTROY,
+            {"type": "string", "minLength": 1},
+            "Team storage provider that holds the data; Gradient Managed when absent. Changing it makes a new, "
+            "empty dataset (the old one is kept while `retainOnDelete`).",
+        ),
+        RETAIN: FieldRule(
+            Policy.LOCAL_ONLY,
+            Risk.SAFE,
+            {"type": "boolean"},
+            "Keep the dataset on Paperspace, with its versions, when it leaves the stack or the stack is destroyed "
+            "while it holds a committed version. `false`: delete it and every version.",
+            default=True,
+        ),
+    },
+    outputs={"datasetId": "the Paperspace dataset id (also the resource id)"},
+)
