@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gradient_provider.dynamic import LifecycleProvider
-from gradient_provider.resources import DeploymentProvider, ExperimentProvider, ProjectProvider
+from gradient_provider.resources import DatasetProvider, DeploymentProvider, ExperimentProvider, ProjectProvider
 from tests.support.dynamic_server import DiffAnswer, DynamicProviderServer, dynamic_provider_server, provider_blob
 from tests.support.emulator import DEV_KEY, EmulatorProcess
 
@@ -83,6 +83,7 @@ def _kind_fixture(provider: type[LifecycleProvider]) -> Any:
 projects = _kind_fixture(ProjectProvider)
 deployments = _kind_fixture(DeploymentProvider)
 experiments = _kind_fixture(ExperimentProvider)
+datasets = _kind_fixture(DatasetProvider)
 
 
 @pytest.fixture

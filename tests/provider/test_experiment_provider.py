@@ -52,7 +52,13 @@ def test_create_runs_to_completion_and_registers_the_model(
     assert train["outputs"] == {"model": {"type": "volume"}}
     assert train["with"] == {"image": "pytorch/pytorch:2.3.0", "args": ["sh", "-c", "python train.py --epochs 5"]}
     assert train["resources"] == {"instance-type": "A100-80G"} and train["env"]["EPOCHS"] == "5"
-    assert outputs["runs"] == [{"number": 1, "specHash": outputs["runs"][0]["specHash"], "phase": "Succeeded"}]
+    [listed] = outputs["runs"]
+    assert {k: listed[k] for k in ("number", "phase")} == {"number": 1, "phase": "Succeeded"}
+    assert {name: job["phase"] for name, job in listed["jobs"].items()} == {
+        "train": "Succeeded",
+        "create-model": "Succeeded",
+    }
+    assert all(job["started"] and job["finished"] for job in listed["jobs"].values())
 
 
 def test_no_op_diff_makes_no_api_call(experiments: Kind, project_id: str, emulator: EmulatorProcess) -> None:
