@@ -6,6 +6,10 @@ schema [--write]      print schemas/stack.schema.json as derived from the field-
 secrets FILE          list the secret Pulumi config keys a stack file reads
 reference [--write]   check (or rewrite) the README's field reference
 plan [FILE ...]       review what a stack-file change will do, against a git revision
+logs --stack S EXPERIMENT [--run N] [--job J] [--follow]
+                      print a run's logs (the latest run by default), job by job
+artifacts --stack S EXPERIMENT [--run N]
+                      list each job's artifacts dataset version per run (id, size, created)
 """
 
 from __future__ import annotations
@@ -154,7 +158,26 @@ def main(argv: list[str] | None = None) -> int:
     plan_parser.add_argument("--stack", metavar="NAME", help="plan stacks/NAME.yaml")
     plan_parser.add_argument("--base", default="HEAD", metavar="REF", help="git revision to compare with")
     plan_parser.add_argument("--format", dest="output", choices=["markdown", "json"], default="markdown")
+    for name, text in (("logs", "print an experiment run's logs"), ("artifacts", "list an experiment's artifacts")):
+        runs_parser = commands.add_parser(name, help=text)
+        runs_parser.add_argument("--stack", required=True, metavar="NAME", help="the stack (stacks/NAME.yaml)")
+        runs_parser.add_argument("experiment", metavar="EXPERIMENT", help="the experiment's key in the stack file")
+        runs_parser.add_argument("--run", type=int, metavar="N", help="run number (default: the latest)")
+        if name == "logs":
+            runs_parser.add_argument("--job", metavar="J", help="only this job's lines")
+            runs_parser.add_argument("--follow", action="store_true", help="keep printing until the run ends")
     args = parser.parse_args(argv)
+    if args.command in ("logs", "artifacts"):
+        from .runs_cli import main as runs_main  # imports the HTTP client: only for these two commands
+
+        return runs_main(
+            args.command,
+            args.stack,
+            args.experiment,
+            args.run,
+            getattr(args, "job", None),
+            getattr(args, "follow", False),
+        )
     if args.command == "plan":
         return plan(args.files, args.stack, args.base, args.output)
     if args.command == "reference":
