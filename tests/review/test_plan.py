@@ -333,3 +333,57 @@ def test_a_risk_that_depends_on_the_values_follows_them(repo: Repo) -> None:
     repo.edit("    enabled: false\n", "    enabled: true\n")
     _, document = repo.plan_json("--stack", "dev")
     assert _changes(_resource(document, "deployments", "api"))["enabled"][2:] == ("in-place", "restart")
+
+
+DATASETS = """\
+datasets:
+  shards: {}
+  reports: {retainOnDelete: false}
+"""
+PIPELINE = """\
+  pipeline:
+    project: research
+    machineType: A100-80G
+    timeoutSeconds: 3600
+    jobs:
+      prepare:
+        image: python:3.11
+        command: python prepare.py
+        machineType: A4000
+        outputs: {shards: {dataset: shards}}
+      train:
+        image: pytorch/pytorch:2.3.0
+        command: python train.py
+        needs: [prepare]
+        artifacts: {dataset: reports}
+"""
+WITH_JOBS = BASE.replace("experiments:\n", DATASETS + "experiments:\n" + PIPELINE, 1)
+
+
+def test_a_job_change_is_shown_by_job_and_a_run_is_priced_by_its_jobs_machines(repo: Repo) -> None:
+    repo.commit(WITH_JOBS)
+    repo.edit("command: python train.py\n        needs", "command: python train.py --lr 1\n        needs")
+    code, document = repo.plan_json("--stack", "dev")
+    pipeline = _resource(document, "experiments", "pipeline")
+    assert code == 3 and pipeline["action"] == "new-run" and pipeline["risk"] == "re-train"
+    assert _changes(pipeline) == {
+        "jobs.train.command": ("python train.py", "python train.py --lr 1", "new-run", "re-train")
+    }
+    a4000, a100 = price_list().price("A4000"), price_list().price("A100-80G")
+    assert a4000 is not None and a100 is not None
+    assert pipeline["cost"]["retrainEstimate"] == pytest.approx(a4000 + a100)  # one hour on each job's machine
+    assert "each of its 2 job(s)" in pipeline["cost"]["notes"][0]
+
+
+def test_deleting_a_dataset_that_may_hold_data_is_data_loss_only_when_it_is_not_retained(repo: Repo) -> None:
+    repo.commit(WITH_JOBS)
+    repo.edit(DATASETS, "")  # and no job uses either any more
+    repo.edit("        artifacts: {dataset: reports}\n", "")
+    repo.edit("        outputs: {shards: {dataset: shards}}\n", "")
+    code, document = repo.plan_json("--stack", "dev")
+    reports, shards = _resource(document, "datasets", "reports"), _resource(document, "datasets", "shards")
+    assert (reports["action"], reports["risk"]) == ("delete", "data-loss")
+    assert reports["notes"] == ["deletes the dataset and every version it holds (retainOnDelete: false)"]
+    assert (shards["action"], shards["risk"]) == ("delete", "safe")
+    assert "kept on Paperspace" in shards["notes"][0]
+    assert code == 3 and document["stacks"][0]["risk"] == "data-loss"

@@ -63,9 +63,11 @@ def test_secret_config_stays_secret_and_other_values_do_not() -> None:
             assert "hf_dev_token_123" not in str(registration.inputs)
 
 
-def test_prod_declares_both_projects_and_both_deployments() -> None:
+def test_prod_declares_both_projects_both_deployments_and_the_datasets_its_jobs_use() -> None:
     monitor = run_program("prod", secret_config=PROD_SECRETS)
     assert sorted((r.kind, r.name) for r in monitor.registrations) == [
+        ("Dataset", "eval-reports"),
+        ("Dataset", "imagenet"),
         ("Deployment", "api"),
         ("Deployment", "batch"),
         ("Experiment", "train"),
@@ -77,6 +79,18 @@ def test_prod_declares_both_projects_and_both_deployments() -> None:
     assert api.inputs["env"]["HF_TOKEN"] == "secret:HF_TOKEN"  # a Paperspace secret reference, not a value
     assert api.is_secret("secretEnv", "SENTRY_DSN") and not api.is_secret("env", "HF_TOKEN")
     assert api.inputs["autoscaling"]["maxReplicas"] == 6
+    # the datasets the jobs name by key are the experiment's datasetIds, and real dependencies
+    train = monitor.by_name("Experiment", "train")
+    assert train.inputs["datasetIds"] == {"eval-reports": "eval-reports-id", "imagenet": "imagenet-id"}
+    assert set(train.inputs["jobs"]) == {"prepare", "train", "evaluate"}
+    assert train.dependencies == sorted(
+        _urn(monitor, kind, name)
+        for kind, name in [("Project", "research"), ("Dataset", "imagenet"), ("Dataset", "eval-reports")]
+    )
+    assert monitor.by_name("Dataset", "imagenet").inputs == {
+        "name": "imagenet-shards",
+        "description": "ImageNet, resized and sharded by the prepare job",
+    }
     batch = monitor.by_name("Deployment", "batch")
     assert batch.inputs["enabled"] is False and "modelId" not in batch.inputs
     assert batch.dependencies == [_urn(monitor, "Project", "serving")]

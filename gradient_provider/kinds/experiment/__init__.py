@@ -20,7 +20,7 @@ def run_cost(view: Mapping[str, Any], price_of: PriceOf, notes: list[str]) -> fl
     prices = [price_of(machine) for machine in machines]
     unknown = sorted({str(m) for m, p in zip(machines, prices, strict=True) if p is None})
     if unknown:
-        notes.append(f"no price for machine type {', '.join(unknown)}: re-train cost unknown")
+        notes.append(f"no price for machine type {', '.join(map(repr, unknown))}: re-train cost unknown")
         return None
     each = ", ".join(f"{m} at ${p:.2f}/h" for m, p in zip(machines, prices, strict=True) if p is not None)
     notes.append(
