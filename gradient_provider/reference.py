@@ -26,7 +26,7 @@ def _type(schema: dict[str, Any]) -> str:
     if kind == "array":
         return f"list of {_type(schema.get('items', {}))}"
     if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
-        return "map of string"
+        return f"map of {_type(schema['additionalProperties'])}"
     return str(kind)
 
 

@@ -132,3 +132,30 @@ def test_a_job_name_the_provider_uses_itself_is_refused() -> None:
           clone: {image: i, command: c}
         """)
     assert len(found) == 1 and found[0].startswith("stack.yaml:11: experiments.e.jobs.clone:")
+
+
+def test_the_worked_example_in_the_docs_is_a_valid_stack_and_its_quoted_errors_are_real() -> None:
+    """docs/experiments.md quotes a stack file and what `validate` says of three broken copies of it."""
+    import re
+
+    from tests.support.emulator import REPO_ROOT
+
+    text = (REPO_ROOT / "docs" / "experiments.md").read_text()
+    example = re.search(r"```yaml\n(.*?)```", text, re.S)
+    assert example is not None
+    stack = example.group(1)
+    parse_stack("stacks/dev.yaml", stack)
+    broken = [
+        stack.replace("        needs: [prepare]                 # a job may use only outputs of jobs it needs\n", ""),
+        stack.replace(
+            "          batch: {job: prepare}          # prepare's output `batch` (`output:` names another one)\n",
+            "          other: {dataset: shards}\n",
+        ),
+        stack.replace("        machineType: C5\n", "        machineType: C5\n        needs: [evaluate]\n"),
+    ]
+    for copy in broken:
+        assert copy != stack
+        with pytest.raises(SourceError) as raised:
+            parse_stack("stacks/dev.yaml", copy)
+        [line] = str(raised.value).splitlines()
+        assert line in text, line

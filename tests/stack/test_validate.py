@@ -71,7 +71,7 @@ BROKEN = {
         [
             "stack.yaml:16: deployments.api.replica: unknown field; did you mean 'replicas'? expected one of: "
             "autoscaling, command, containerRegistry, enabled, env, healthChecks, image, machineType, model, modelId, "
-            "name, ports, project, region, replicas, timeoutSeconds, wait"
+            "name, ports, project, region, replicas, rollback, timeoutSeconds, wait"
         ],
     ),
     "wrong type": (
@@ -260,7 +260,9 @@ def test_the_readme_field_reference_is_rendered_from_the_tables() -> None:
     assert refresh(REPO_ROOT / "README.md", write=False), "run: python -m gradient_provider reference --write"
     readme = (REPO_ROOT / "README.md").read_text()
     assert "| `replicas` | integer | `1` | in-place | safe |" in readme
-    assert "| `command` (required) | string |  | new-run | re-train |" in readme
+    assert "| `command` | string |  | new-run | re-train | Shell command that trains" in readme  # or `jobs`
+    assert "| `jobs` | map of object |  | new-run | re-train |" in readme
+    assert "| `retainOnDelete` | boolean | `true` | local-only | safe |" in readme
 
 
 def test_secrets_cli_lists_the_secret_config_keys_a_stack_reads() -> None:
