@@ -136,6 +136,8 @@ class ExperimentLifecycle(Lifecycle):
         failed = [name for name, job in run.jobs.items() if job.phase in ("Failed", "Error")]
         if not failed:
             return ""
+        # the job the run's message names first: the one that failed the run when several ended badly
+        failed.sort(key=lambda name: f"'{name}'" not in (run.message or ""))
         try:
             logs = {job.name: job for job in self.api.run_logs(workflow.id, run)}
         except GradientApiError as error:
