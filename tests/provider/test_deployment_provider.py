@@ -263,3 +263,55 @@ def test_a_deployment_in_an_older_config_shape_reads_without_crashing(
     assert same == ident
     assert (inputs["machineType"], inputs["ports"], inputs["replicas"]) == ("C4", [8080], 1)
     assert inputs["image"] == "legacy/app:1" and inputs["env"] == {"MODE": "old"}
+
+
+def test_a_crashing_update_rolls_back_to_the_previous_config(
+    deployments: Kind, project_id: str, api: httpx.Client
+) -> None:
+    olds = _inputs(project_id, env={"MODE": "prod"}, secretEnv={"HF_TOKEN": "hf-rollback-old-7d2a"})
+    ident, state = deployments.create(olds)
+    before = _live(api, ident)["latestSpec"]["data"]
+    crashing = _inputs(
+        project_id,
+        image="paperspace/fastapi-deployment:next",
+        env={"MODE": "prod", "EMULATOR_CRASH": "1"},
+        secretEnv={"HF_TOKEN": "hf-rollback-new-91c4", "EXTRA": "hf-rollback-extra-0b5e"},
+    )
+    with pytest.raises(ProviderCallError) as failure:
+        deployments.update(ident, state, crashing)
+    details = failure.value.details
+    live = _live(api, ident)["latestSpec"]
+    history = {spec["id"]: spec for spec in api.get(f"/deployments/{ident}/history").json()["items"]}
+    assert len(history) == 3, "the old spec, the failed one, and the old config applied again"
+    failed = next(spec for spec in history.values() if "EMULATOR_CRASH" in str(spec["data"]))
+    assert f"update Deployment {ident}" in details and "crash requested by EMULATOR_CRASH=1" in details
+    assert f"Rolled back: the new spec {failed['id']} failed" in details
+    assert f"the config that was ready before this update (spec {state['specId']}) was applied again" in details
+    assert f"is live as spec {live['id']} (ready: 2/2 replicas ready)" in details
+    assert live["id"] not in (state["specId"], failed["id"]) and history[live["id"]]["data"] == before
+    assert live["data"] == before and live["dtHealthy"] is not None, "healthy on the previous config"
+    assert "hf-rollback" not in details and "hf-rollback" not in str(history)
+    # The secret the failed spec added is gone again; the one the old spec uses stays.
+    secrets = api.get(f"/projects/{project_id}/secrets").json()["items"]
+    assert [s["name"] for s in secrets] == [secret_name("DEPLOYMENT", "api", "HF_TOKEN")]
+    # Pulumi keeps the old state after a failed update: a refresh finds exactly the old inputs, and ready.
+    same, outputs, inputs = deployments.read(ident, state)
+    assert same == ident and outputs["status"] == "ready" and outputs["specId"] == live["id"]
+    assert {k: v for k, v in inputs.items() if k in olds} == olds
+    assert deployments.diff(ident, outputs, olds).changes == "DIFF_NONE"
+    assert deployments.diff(ident, state, inputs).changes == "DIFF_NONE"
+
+
+def test_with_rollback_off_a_crashing_update_is_left_in_place_and_said_so(
+    deployments: Kind, project_id: str, api: httpx.Client
+) -> None:
+    ident, state = deployments.create(_inputs(project_id))
+    crashing = _inputs(project_id, env={"MODE": "prod", "EMULATOR_CRASH": "1"}, rollback=False)
+    with pytest.raises(ProviderCallError) as failure:
+        deployments.update(ident, state, crashing)
+    live = _live(api, ident)["latestSpec"]
+    assert "Not rolled back: rollback is off (`rollback: false`)" in failure.value.details
+    assert f"the failed spec {live['id']} is left in place (failed: " in failure.value.details
+    assert {"name": "EMULATOR_CRASH", "value": "1"} in live["data"]["env"] and live.get("dtHealthy") is None
+    _, outputs, inputs = deployments.read(ident, state)
+    assert outputs["status"] == "failed" and inputs["env"]["EMULATOR_CRASH"] == "1", "refresh shows what runs"

@@ -7,6 +7,7 @@ runs and deployments move on with the fake clock, so a test decides how long thi
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +40,9 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
-        self.time += seconds
+        # Time moves on by at least one float step: a wait's last sleep (up to its deadline) can be shorter than
+        # the step at `time`, and `time + seconds` would then stay `time`, so the wait never reached its deadline.
+        self.time = max(self.time + seconds, math.nextafter(self.time, math.inf)) if seconds > 0 else self.time
 
 
 @dataclass
@@ -153,14 +156,23 @@ class FakeApi(PaperspaceApi):
             None,
         )
         now = self.clock.now()
-        ready = None if self.ready_seconds is None else now + self.ready_seconds
+        ready_seconds, instance_error = self._spec_hooks(config)
+        ready = None if ready_seconds is None else now + ready_seconds
         if found is None:
-            found = FakeDeployment(self._id("de"), project_id, config, self._id("sp"), now, ready, self.instance_error)
+            found = FakeDeployment(self._id("de"), project_id, config, self._id("sp"), now, ready, instance_error)
             self.deployments[found.id] = found
         elif found.config != config:
             found.config, found.spec_id, found.applied_at, found.ready_at = config, self._id("sp"), now, ready
-            found.instance_error = self.instance_error
+            found.instance_error = instance_error
         return found.id
+
+    def _spec_hooks(self, config: dict[str, Any]) -> tuple[float | None, str | None]:
+        """(seconds until ready, instance error) of one spec: the knobs, or the emulator's hooks in its env
+        (``EMULATOR_READY_SECONDS``, ``EMULATOR_CRASH=1``), so one spec can fail while another is healthy."""
+        env = {item["name"]: item["value"] for item in config.get("env") or []}
+        ready_seconds = float(env["EMULATOR_READY_SECONDS"]) if "EMULATOR_READY_SECONDS" in env else self.ready_seconds
+        crash = "container exited with code 1: crash requested by EMULATOR_CRASH=1"
+        return ready_seconds, self.instance_error or (crash if env.get("EMULATOR_CRASH") == "1" else None)
 
     def get_deployment(self, deployment_id: str) -> Deployment:
         found = self.deployments.get(deployment_id)

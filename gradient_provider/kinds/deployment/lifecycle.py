@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from ...client import GradientApiError, NotFoundError
@@ -41,6 +42,28 @@ def observe(deployment: Deployment, runs: list[DeploymentRun]) -> tuple[str, int
     if spec.dt_healthy:
         return "ready", ready, f"{ready}/{wanted} replicas ready"
     return "applied", ready, f"{ready}/{wanted} replicas ready"
+
+
+Observation = tuple[Deployment, list[DeploymentRun]]
+
+
+@dataclass
+class _Watch:
+    """The last observation of a wait. A failed wait raises; what it saw last still names the spec and its state."""
+
+    seen: Observation | None = None
+
+    @property
+    def spec_id(self) -> str:
+        spec = self.seen[0].latest_spec if self.seen else None
+        return spec.id if spec else "(none seen)"
+
+    @property
+    def state(self) -> str:
+        if self.seen is None:
+            return "not observed"
+        status, _, detail = observe(*self.seen)
+        return f"{status}: {detail}"
 
 
 class DeploymentLifecycle(Lifecycle):
@@ -85,12 +108,16 @@ class DeploymentLifecycle(Lifecycle):
         if not self.diff(olds, news).touches_api:
             return {**olds, **news, secret_env.REVISION_OUTPUT: revision, secret_env.RETIRED_OUTPUT: retired}
         synced = secret_env.sync(self.api, SECRET_PREFIX, news["projectId"], olds, news)
+        watch = _Watch()
         try:
             self.api.upsert_deployment(news["projectId"], build_config(news, revision), deployment_id=ident)
-            return self._settle(ident, news, revision, retired + synced.retired)
+            observed = self._wait(ident, news["name"], news["wait"], news["timeoutSeconds"], watch)
+        except OperationFailedError as failure:  # the new spec's instances failed, or its time ran out
+            raise self._after_failed_update(ident, olds, news, synced, watch, failure) from failure
         except Exception:
             synced.undo(self.api)  # Pulumi keeps the old state: so does Paperspace, as far as secrets go
             raise
+        return self._finish(ident, news, revision, retired + synced.retired, observed)
 
     def read(self, ident: str, state: dict[str, Any]) -> Observed | None:
         try:
@@ -117,13 +144,18 @@ class DeploymentLifecycle(Lifecycle):
                 secret_env.delete_all(self.api, SECRET_PREFIX, inputs)
 
     def _settle(self, deployment_id: str, inputs: dict[str, Any], revision: int, retired: list[str]) -> dict[str, Any]:
-        """Wait as the inputs ask, failing fast on errored instances; return every output. Retired secrets are
-        deleted once the deployment is ready on the new spec (no old replica can need them any more)."""
-        what = f"deployment {inputs['name']!r} ({deployment_id})"
-        wait: str = inputs["wait"]
+        """Wait as the inputs ask and return every output."""
+        observed = self._wait(deployment_id, inputs["name"], inputs["wait"], inputs["timeoutSeconds"], _Watch())
+        return self._finish(deployment_id, inputs, revision, retired, observed)
 
-        def probe() -> tuple[bool, str, tuple[Deployment, list[DeploymentRun]]]:
+    def _wait(self, deployment_id: str, name: str, wait: str, timeout_seconds: float, watch: _Watch) -> Observation:
+        """Wait as ``wait`` asks, failing fast on errored instances; ``watch`` keeps the last observation, so a
+        failed wait can still say which spec it saw and in what state."""
+        what = f"deployment {name!r} ({deployment_id})"
+
+        def probe() -> tuple[bool, str, Observation]:
             latest = (self.api.get_deployment(deployment_id), self.api.deployment_runs(deployment_id))
+            watch.seen = latest
             status, _, detail = observe(*latest)
             if status == "failed" and wait != "none":  # fail fast: errored instances do not recover by waiting
                 raise OperationFailedError(f"{what} failed: {detail}")
@@ -135,10 +167,89 @@ class DeploymentLifecycle(Lifecycle):
                 done = True
             return done, f"{status}: {detail}", latest
 
-        deployment, runs = self.wait_for(what, probe, inputs["timeoutSeconds"])
+        return self.wait_for(what, probe, timeout_seconds)
+
+    def _finish(
+        self, deployment_id: str, inputs: dict[str, Any], revision: int, retired: list[str], observed: Observation
+    ) -> dict[str, Any]:
+        """Every output after a wait. Retired secrets are deleted once the deployment is ready on the new spec
+        (no old replica can need them any more)."""
+        deployment, runs = observed
         settled = observe(deployment, runs)[0] in ("ready", "disabled")
         kept = secret_env.retire(self.api, inputs["projectId"], retired, now=settled)
         return self._outputs(inputs, deployment, runs, revision, kept)
+
+    # -- rollback of a failed update ------------------------------------------------------------------------
+
+    def _after_failed_update(
+        self,
+        ident: str,
+        olds: dict[str, Any],
+        news: dict[str, Any],
+        synced: secret_env.Sync,
+        watch: _Watch,
+        failure: OperationFailedError,
+    ) -> OperationFailedError:
+        """The new spec failed or ran out of time: roll back when asked and when there is a healthy spec to go back
+        to. The error always fails the update (Pulumi keeps the old state) and says what was done and what runs."""
+        new_spec = f"spec {watch.spec_id}"
+        if not news["rollback"]:
+            synced.undo(self.api)
+            return OperationFailedError(
+                f"{failure}\nNot rolled back: rollback is off (`rollback: false`); the failed {new_spec} is left in "
+                f"place ({watch.state}). Pulumi keeps the previous inputs; `refresh` shows what runs."
+            )
+        if olds.get("status") != "ready":
+            synced.undo(self.api)
+            return OperationFailedError(
+                f"{failure}\nNot rolled back: the deployment was not ready before this update (its status was "
+                f"{olds.get('status')!r}), so it has no healthy spec to go back to; the failed {new_spec} is left in "
+                f"place ({watch.state})."
+            )
+        old_spec = f"spec {olds.get('specId')}"
+        log.info("deployment %r (%s): %s failed; rolling back to %s", news["name"], ident, new_spec, old_spec)
+        rollback = _Watch()
+        try:
+            self._roll_back(ident, olds, news, synced, rollback)
+        except (OperationFailedError, GradientApiError) as error:
+            latest = rollback if rollback.seen else watch
+            return OperationFailedError(
+                f"{failure}\nRollback failed: the new {new_spec} failed, and going back to the config that was "
+                f"ready before this update ({old_spec}) failed too: {error}\nLatest state: spec {latest.spec_id}, "
+                f"{latest.state}. Pulumi keeps the previous inputs; `refresh` shows what runs."
+            )
+        return OperationFailedError(
+            f"{failure}\nRolled back: the new {new_spec} failed, so the config that was ready before this update "
+            f"({old_spec}) was applied again and is live as spec {rollback.spec_id} ({rollback.state}). Pulumi keeps "
+            "the previous inputs, which match what runs; the next `up` tries the change again."
+        )
+
+    def _roll_back(
+        self, ident: str, olds: dict[str, Any], news: dict[str, Any], synced: secret_env.Sync, watch: _Watch
+    ) -> Observation:
+        """Apply the spec that was ready before the update again and wait until it is ready. Paperspace has no
+        rollback call, so this upserts the old inputs through the wire mapping with the old secrets revision,
+        which gives the old config exactly; the resource's own ``timeoutSeconds`` bounds the wait."""
+        self._restore_secrets(synced)
+        old = self.table.with_defaults(olds)
+        revision = int(olds.get(secret_env.REVISION_OUTPUT) or 0)
+        self.api.upsert_deployment(old["projectId"], build_config(old, revision), deployment_id=ident)
+        return self._wait(ident, old["name"], "ready", news["timeoutSeconds"], watch)
+
+    def _restore_secrets(self, synced: secret_env.Sync) -> None:
+        """Give the old spec's secrets their old values before it starts again (replicas read them as they start),
+        and delete the ones this update made. Unlike ``Sync.undo``, a value that cannot be put back stops the
+        rollback: the old spec must not run with new values while Pulumi's state holds the old ones."""
+        try:
+            for name, value in sorted(synced.previous.items()):
+                if value is None:
+                    with contextlib.suppress(GradientApiError):
+                        self.api.delete_secret(synced.project_id, name)
+                else:
+                    self.api.put_secret(synced.project_id, name, value)
+        except GradientApiError:
+            synced.undo(self.api)  # best effort for the rest, as a failed update without rollback does
+            raise
 
     @staticmethod
     def _outputs(

@@ -182,6 +182,15 @@ TABLE = FieldTable(
             timeout_default=900,
             timeout_max=86400,
         ),
+        "rollback": FieldRule(
+            Policy.LOCAL_ONLY,
+            Risk.SAFE,
+            {"type": "boolean"},
+            "When an update's new spec fails (instances failing, or `timeoutSeconds` passing), apply the spec that "
+            "was ready before the update again and wait until it is ready; the update still fails, saying so. Only a "
+            "deployment that was ready before the update is rolled back. false leaves the failed spec in place.",
+            default=True,
+        ),
     },
     outputs={
         "deploymentId": "the Paperspace deployment id (also the resource id)",
