@@ -118,7 +118,18 @@ def exercise(api: Counting, dataset_id: str | None = None) -> None:
     assert [r.number for r in api.list_runs(workflow.id)] == [run.number]
     api.get_run(workflow.id, run.number)
     api.cancel_run(workflow.id, run.number)
+    api.run_logs(workflow.id, run)
     api.list_models(project.id)
+    made = api.create_dataset("contract-data", "made by the contract test", None)
+    api.get_dataset(made.id)
+    assert made.id in [d.id for d in api.list_datasets()]
+    updated = api.update_dataset(made.id, "contract-data", "described")
+    assert api.find_dataset("contract-data") == updated and updated.description == "described"
+    if dataset_id is not None:
+        ident, version = dataset_id.split(":")
+        assert [v.version for v in api.dataset_versions(ident)] == [version]
+        assert api.get_dataset_version(ident, version).committed
+    api.delete_dataset(made.id)
     with pytest.raises(NotFoundError):
         api.get_project("pr-no-such-project")
     api.delete_workflow(workflow.id)
@@ -197,7 +208,16 @@ def test_the_client_parses_the_smallest_documented_responses(nulls: bool) -> Non
     api.list_runs("w1")
     api.get_run("w1", 1)
     api.cancel_run("w1", 1)
+    api.run_logs("w1", run)
     api.list_models("p1")
+    api.create_dataset("n", None, None)
+    api.get_dataset("ds1")
+    api.list_datasets()
+    api.find_dataset("n")
+    api.update_dataset("ds1", "n", None)
+    api.dataset_versions("ds1")
+    api.get_dataset_version("ds1", "v1")
+    api.delete_dataset("ds1")
     assert api.called == set(API_METHODS)
 
 
@@ -212,6 +232,8 @@ def _stack_inputs(section: str) -> Iterator[tuple[str, dict[str, Any]]]:
             inputs["projectId"] = "pr-contract"
             if declaration.references.get("model"):
                 inputs["modelId"] = "mo-contract"
+            for name, keys in declaration.nested_references.items():  # the datasets jobs name, by id
+                inputs[name] = {key: f"ds-contract-{key}" for key in keys}
             yield f"{path.name}:{key}", inputs
 
 

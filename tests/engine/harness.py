@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +39,16 @@ from tests.support.program import EchoMocks, run_program
 
 PROVIDER_KEY = "__provider"
 SECRET_SIG = {rpc._special_sig_key: rpc._special_secret_sig}
+
+
+_EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception): ", re.M)
+
+
+def _provider_message(details: str) -> str:
+    """The message of the exception a traceback ends with (all its lines), without the class name."""
+    text = details.strip()
+    found = list(_EXCEPTION_LINE.finditer(text))
+    return text[found[-1].end() :] if found else text
 
 
 class EngineError(Exception):
@@ -286,8 +297,9 @@ class _Run:
         try:
             return self.server._call(method, request)
         except ProviderCallError as error:
-            # The server sends the whole traceback; its last line is the provider's own message.
-            message = error.details.strip().splitlines()[-1] if error.details.strip() else error.details
+            # The server sends the whole traceback; it ends with the provider's own message (which may span
+            # lines, e.g. a failed run's log tail), after the exception's class name.
+            message = _provider_message(error.details)
             failure = EngineError(f"{method} failed: {message}")
             with self.lock:
                 self.failure = self.failure or failure

@@ -41,7 +41,6 @@ def test_the_provider_check_repeats_the_dag_checks_and_makes_the_model_output_ex
 def test_a_failed_run_ends_with_the_failed_jobs_last_lines_and_no_secret_value() -> None:
     clock = FakeClock()
     api = FakeApi(clock)
-    api.project_id = "p1"
     api.projects["p1"] = "Research"
     api.run_outcome, api.run_message = "Failed", "job 'train' failed: exited with code 1"
     lines = [f"epoch {n}" for n in range(30)] + ["token is s3cr3t-value-123", "Traceback: boom"]
