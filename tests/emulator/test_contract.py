@@ -76,6 +76,8 @@ def _tour(api: httpx.Client) -> None:
     # Datasets and versions, one of them written by a job below.
     dataset, version = new_dataset(api, "raw")
     ok(api.get(f"/datasets/{dataset}"))
+    ok(api.put(f"/datasets/{dataset}", json={"description": "described", "name": "raw-renamed"}))
+    ok(api.put(f"/datasets/{dataset}", json={"description": {}}))
     ok(api.get("/datasets", params={"privacy": "PRIVATE"}))
     ok(api.get(f"/datasets/{dataset}/versions/{version}"))
     ok(api.get(f"/datasets/{dataset}/versions", params={"limit": 5}))

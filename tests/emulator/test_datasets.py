@@ -32,6 +32,16 @@ def test_dataset_crud(api: httpx.Client) -> None:
     error(api.delete(f"/datasets/{empty['id']}"), 404, "NOT_FOUND")
 
 
+def test_a_dataset_update_takes_name_and_description_only(api: httpx.Client) -> None:
+    created = ok(api.post("/datasets", json={"name": "images", "isPublic": False, "description": "cats"}))
+    updated = ok(api.put(f"/datasets/{created['id']}", json={"name": "pictures", "description": None}))
+    assert updated["name"] == "pictures" and updated["description"] is None and updated["isPublic"] is False
+    assert ok(api.get(f"/datasets/{created['id']}")) == updated
+    refused = error(api.put(f"/datasets/{created['id']}", json={"isPublic": True}), 400, "BAD_REQUEST")
+    assert "isPublic" in str(refused)
+    error(api.put("/datasets/dsnosuchdataset", json={"name": "x"}), 404, "NOT_FOUND")
+
+
 def test_dataset_lists_filter_by_privacy_and_team_and_page(api: httpx.Client) -> None:
     ids = [ok(api.post("/datasets", json={"name": f"d{i}", "isPublic": i % 2 == 0}))["id"] for i in range(5)]
     public = ok(api.get("/datasets", params={"privacy": "PUBLIC"}))["items"]
