@@ -21,7 +21,19 @@ from .jsonschema_rules import explain
 from .kinds import Kind, registry
 from .review.credentials import Finding, findings, mask_text, scan
 from .stack_schema import stack_validator
-from .yaml_source import MAX_BYTES, MAX_PROBLEMS, Located, Path, Problem, SourceError, clipped, decode, dotted, load
+from .yaml_source import (
+    MAX_BYTES,
+    MAX_PROBLEMS,
+    Located,
+    Path,
+    Problem,
+    SourceError,
+    clipped,
+    cycle_collector_paused,
+    decode,
+    dotted,
+    load,
+)
 
 _compiled: list[tuple[tuple[Kind, ...], Validator]] = []
 
@@ -97,6 +109,11 @@ def parse_stack(file: str, text: str, *, credentials: bool = True) -> StackFile:
 
     With ``credentials`` (the default: `validate` and `pulumi up`), a literal that looks like a credential is a
     problem too; `plan` turns that off to review a change that removes one, and redacts them instead."""
+    with cycle_collector_paused():  # the checks allocate many small acyclic objects; see yaml_source
+        return _parse_stack(file, text, credentials=credentials)
+
+
+def _parse_stack(file: str, text: str, *, credentials: bool) -> StackFile:
     located = load(file, text)
     if located.data is None:
         raise SourceError(
@@ -221,7 +238,8 @@ def _nested_reference_problems(located: Located) -> list[Problem]:
                         continue
                     candidates = sorted(targets) if candidates is None else candidates
                     path: Path = (kind.section, key, ref.field, *relative)
-                    message = _unknown_ref(target_key, ref.target, candidates)
+                    # a "did you mean" costs comparisons: only for as many as a report shows
+                    message = _unknown_ref(target_key, ref.target, candidates, suggest=len(problems) < MAX_PROBLEMS)
                     problems.append(Problem(located.file, located.line_of(path), dotted(path), message))
     return problems
 

@@ -159,7 +159,7 @@ def load(file: str, text: str) -> Located:
     located = Located(file, None)
     builder = _Builder(located)
     try:
-        with _cycle_collection_paused():
+        with cycle_collector_paused():
             located.data = builder.document(text)
     except _Stop:
         pass
@@ -184,7 +184,7 @@ def load(file: str, text: str) -> Located:
 
 
 @contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
+def cycle_collector_paused() -> Iterator[None]:
     """Python's cycle collector paused while a document is built: every container built is new, survives and
     is in no cycle, so collections during the build find nothing, and on a large file they cost a quarter of
     the time and grow faster than the file (each full collection walks everything built so far). It runs
