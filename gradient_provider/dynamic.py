@@ -117,7 +117,7 @@ class LifecycleProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = _declared(props)
-        created = self._run("create", repr(inputs.get("name", "")), lambda: self._live().create(inputs))
+        created = self._run("create", repr(inputs.get("name", "")), lambda: self._live().create_or_adopt(inputs))
         return CreateResult(created.id, created.outputs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:

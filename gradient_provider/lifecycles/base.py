@@ -12,7 +12,8 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from ..client import PaperspaceApi
 from ..jsonschema_rules import explain
-from .policy import FieldTable, InputDiff, contains_unknown, diff_inputs
+from . import secret_env
+from .policy import ADOPT, FieldTable, InputDiff, Policy, contains_unknown, diff_inputs
 
 log = logging.getLogger("gradient_provider")
 
@@ -83,6 +84,20 @@ def check_inputs(table: FieldTable, news: Mapping[str, Any]) -> tuple[dict[str, 
     return inputs, problems
 
 
+def read_hint(table: FieldTable, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the read of an object to adopt is given as its state: what it cannot learn from the object itself
+    (local-only settings, the project and name it is declared with, ids the program resolved, such as an
+    experiment's dataset ids by key), never a value it would then claim to have seen there: secret values are
+    unknowable (v1 never returns them), so they count as changed and are written."""
+    return {
+        name: value
+        for name, value in inputs.items()
+        if name in table.fields
+        and name != secret_env.FIELD
+        and (table.fields[name].policy in (Policy.LOCAL_ONLY, Policy.REPLACE) or table.fields[name].provider_only)
+    }
+
+
 class Lifecycle(ABC):
     """Create, read, update and delete of one kind. ``check`` and ``diff`` are pure: no API call."""
 
@@ -116,6 +131,50 @@ class Lifecycle(ABC):
     @abstractmethod
     def delete(self, ident: str, state: dict[str, Any]) -> None:
         """Delete; an object that is already gone is success."""
+
+    # -- adoption: `adopt: <id>` takes an existing object over instead of creating one --------------------------
+
+    def create_or_adopt(self, inputs: dict[str, Any]) -> Created:
+        """What the provider's create does: take over the object that `adopt` names, or create a new one."""
+        ident = inputs.get(ADOPT)
+        return self.adopt(str(ident), inputs) if ident else self.create(inputs)
+
+    def adopt(self, ident: str, inputs: dict[str, Any]) -> Created:
+        """Take the object ``ident`` over: read it, make sure it is this team's and in the declared project, then
+        reconcile it to ``inputs`` with the kind's own update, which decides what that takes (nothing, an in-place
+        update, a new spec version, a new run). Nothing is created; a failure leaves the object as the update's
+        own failure does, and the next `up` adopts it again."""
+        noun = self.table.kind.lower()
+        observed = self.read(ident, read_hint(self.table, inputs))
+        if observed is None:
+            raise OperationFailedError(
+                f"adopt {ident!r}: there is no {noun} with this id in the team of this API key (a wrong id, or one "
+                "of another team); fix `adopt`, or remove it to create a new one"
+            )
+        project_id = inputs.get("projectId")
+        if project_id is not None and not self.adoptable_in(str(project_id), observed):
+            live = observed.inputs.get("projectId")
+            where = f"project {live!r}" if live and live != project_id else "another project"
+            raise OperationFailedError(
+                f"adopt {ident!r}: this {noun} belongs to {where}, not to the entry's project {project_id!r}; name "
+                "the project that holds it, or fix `adopt`"
+            )
+        fixed = self.diff(observed.inputs, inputs).replaces
+        if fixed:
+            differences = "; ".join(
+                f"{name} is {observed.inputs.get(name)!r} there, {inputs.get(name)!r} here" for name in fixed
+            )
+            raise OperationFailedError(
+                f"adopt {ident!r}: {differences}. An existing {noun} cannot change that (a change makes a new one): "
+                "declare what it has to take it over"
+            )
+        log.info("%s %r: taking over %s (adopt), then updating it to the stack entry", noun, inputs.get("name"), ident)
+        return Created(observed.id, self.update(observed.id, observed.outputs, inputs))
+
+    def adoptable_in(self, project_id: str, observed: Observed) -> bool:
+        """Whether an object read for adoption is in the project ``project_id``. A kind whose objects do not carry
+        their project (v1 workflows) asks the project instead."""
+        return observed.inputs.get("projectId") == project_id
 
     def wait_for(self, what: str, probe: Callable[[], tuple[bool, str, T]], timeout_seconds: float) -> T:
         """Poll ``probe`` (done?, progress, observation) until done or the deadline; return the last observation.

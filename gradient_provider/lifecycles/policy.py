@@ -19,6 +19,10 @@ from ..jsonschema_rules import validator_for
 # (<Pulumi project>/<stack>/<section>/<key>), for a create to mark what it makes.
 OWNER = "owner"
 
+# A stack-file field every kind has: the id of an existing Paperspace object that the entry's create takes over
+# instead of making a new one (lifecycles/base.py, ``Lifecycle.create_or_adopt``).
+ADOPT = "adopt"
+
 # The engine's marker for a value that is not known yet (during preview). It reaches check and diff.
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
@@ -115,6 +119,20 @@ def project_rule(risk: Risk, description: str) -> FieldRule:
     makes a new object there."""
     return FieldRule(
         Policy.REPLACE, risk, {"type": "string", "minLength": 1}, description, required=True, provider_only=True
+    )
+
+
+def adopt_rule(noun: str) -> FieldRule:
+    """`adopt`: the id of an existing object to take over instead of creating one. Read by create only, so once
+    the object is in the stack the field may stay or go (or change) without a diff."""
+    return FieldRule(
+        Policy.LOCAL_ONLY,
+        Risk.SAFE,
+        {"type": "string", "minLength": 1, "maxLength": 128},
+        f"Id of an existing {noun} to take over instead of creating one: the first `pulumi up` reads it, checks it "
+        "belongs to this team (and to the entry's project, where it has one), and updates it to this entry. Read by "
+        "that create only: it may stay or be removed afterwards, with no change.",
+        create_only=True,
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..kinds import Kind, by_section, registry
-from ..lifecycles.policy import FieldRule, Policy, Risk
+from ..lifecycles.policy import ADOPT, FieldRule, Policy, Risk
 from ..stack import Declaration, SecretRef, StackFile
 from .credentials import REDACTED, findings, mask_text, redact
 from .prices import HOURS_PER_MONTH, price_list
@@ -57,7 +57,7 @@ class Cost:
 class ResourcePlan:
     section: str
     key: str
-    action: str  # create, update, new-run, replace, delete, unchanged
+    action: str  # create, adopt, update, new-run, replace, delete, unchanged
     risk: str  # a Risk value, or "none"
     changes: list[Change] = field(default_factory=list)
     cost: Cost = field(default_factory=Cost)
@@ -154,6 +154,8 @@ def _rule(kind: Kind, path: Path) -> FieldRule:
 
 def _created(kind: Kind, key: str, declaration: Declaration) -> ResourcePlan:
     view = _view(kind, declaration)
+    if view.get(ADOPT):
+        return _adopted(kind, key, view)
     risk = kind.create_risk
     changes = [
         Change(_path_text(path), None, new, Policy.IN_PLACE, risk, note)
@@ -161,6 +163,27 @@ def _created(kind: Kind, key: str, declaration: Declaration) -> ResourcePlan:
     ]
     resource = ResourcePlan(kind.section, key, "create", risk, changes)
     resource.cost = _cost(kind, None, view)
+    return resource
+
+
+def _adopted(kind: Kind, key: str, view: dict[str, Any]) -> ResourcePlan:
+    """A new entry that takes an existing object over (`adopt`). Taking it over creates nothing; what updating it
+    to the entry then does depends on what the object is now, which only `up` reads (the plan makes no API call):
+    the plan says so instead of guessing a risk."""
+    changes = [
+        Change(_path_text(path), None, new, Policy.IN_PLACE, Risk.SAFE, note)
+        for path, _, new, note in _shown_diff(kind.section, key, {}, view)
+    ]
+    resource = ResourcePlan(kind.section, key, "adopt", Risk.SAFE, changes)
+    resource.notes.append(
+        f"takes over the existing {kind.noun} `{view[ADOPT]}` instead of creating one; `pulumi up` reads it and "
+        "updates it to this entry with the usual rules, so what that changes (nothing, an update in place, a "
+        "restart, a new training run) is only known at `up`"
+    )
+    hourly = _hourly(kind, view, resource.cost.notes)
+    resource.cost.hourly_before = resource.cost.hourly_after = hourly  # it runs already, as declared or not
+    if kind.cost.hourly is not None:
+        resource.cost.notes.append("cost before assumes the object already runs as this entry declares")
     return resource
 
 
@@ -177,6 +200,8 @@ def _compared(kind: Kind, key: str, old: Declaration, new: Declaration) -> Resou
     changes = []
     for path, o, n, note in _shown_diff(kind.section, key, before, after):
         rule, top = _rule(kind, path), str(path[0])
+        if kind.table.fields.get(top, rule).create_only:
+            continue  # read by create only (`adopt`): adding, changing or removing it later does nothing
         changes.append(
             Change(_path_text(path), o, n, rule.policy, rule.risk_of_change(before.get(top), after.get(top)), note)
         )

@@ -10,6 +10,7 @@ from .prices import price_list
 
 ACTION_LABEL = {
     "create": "create",
+    "adopt": "adopt (take over)",
     "update": "update in place",
     "new-run": "new training run",
     "replace": "replace",

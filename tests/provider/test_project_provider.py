@@ -55,7 +55,7 @@ def test_check_reports_bad_inputs_without_api_calls(projects: Kind, emulator: Em
     # The same words as `validate` gives for a stack file (one translator of schema errors).
     assert projects.failures({"name": 7}) == [("name", "expected a string, got an integer 7")]
     assert projects.failures({"name": "x", "colour": "red"}) == [
-        ("colour", "unknown field; expected one of: name, owner")
+        ("colour", "unknown field; expected one of: adopt, name, owner")
     ]
     assert request_count(emulator) == before
 

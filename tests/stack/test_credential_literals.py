@@ -142,7 +142,7 @@ def test_a_key_that_starts_with_a_token_is_masked_in_every_problem_path() -> Non
     assert problems == [
         f"stack.yaml:3: projects.{REDACTED}: a key here looks like a credential (a Hugging Face token); a stack file "
         "is committed: rename it",
-        f"stack.yaml:3: projects.{REDACTED}.nam: unknown field; did you mean 'name'? expected one of: name",
+        f"stack.yaml:3: projects.{REDACTED}.nam: unknown field; did you mean 'name'? expected one of: adopt, name",
     ]
 
 

@@ -70,8 +70,8 @@ BROKEN = {
         GOOD.replace("    replicas: 2\n", "    replica: 2\n"),
         [
             "stack.yaml:16: deployments.api.replica: unknown field; did you mean 'replicas'? expected one of: "
-            "autoscaling, command, containerRegistry, enabled, env, healthChecks, image, machineType, model, modelId, "
-            "name, ports, project, region, replicas, rollback, timeoutSeconds, wait"
+            "adopt, autoscaling, command, containerRegistry, enabled, env, healthChecks, image, machineType, model, "
+            "modelId, name, ports, project, region, replicas, rollback, timeoutSeconds, wait"
         ],
     ),
     "wrong type": (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...lifecycles.policy import FieldRule, FieldTable, Policy, Risk, name_rule
+from ...lifecycles.policy import ADOPT, FieldRule, FieldTable, Policy, Risk, adopt_rule, name_rule
 
 RETAIN = "retainOnDelete"
 
@@ -32,6 +32,7 @@ TABLE = FieldTable(
             "while it holds a committed version. `false`: delete it and every version.",
             default=True,
         ),
+        ADOPT: adopt_rule("dataset"),
     },
     outputs={"datasetId": "the Paperspace dataset id (also the resource id)"},
 )

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from ...lifecycles import secret_env
-from ...lifecycles.policy import FieldRule, FieldTable, Policy, Risk, name_rule, project_rule, waiting_rules
+from ...lifecycles.policy import (
+    ADOPT,
+    FieldRule,
+    FieldTable,
+    Policy,
+    Risk,
+    adopt_rule,
+    name_rule,
+    project_rule,
+    waiting_rules,
+)
 
 _STRING = {"type": "string", "minLength": 1}
 _ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
@@ -191,6 +201,7 @@ TABLE = FieldTable(
             "deployment that was ready before the update is rolled back. false leaves the failed spec in place.",
             default=True,
         ),
+        ADOPT: adopt_rule("deployment"),
     },
     outputs={
         "deploymentId": "the Paperspace deployment id (also the resource id)",

@@ -80,6 +80,11 @@ class ExperimentLifecycle(Lifecycle):
         retired = list(state.get(secret_env.RETIRED_OUTPUT) or [])
         return Observed(ident, self._outputs(workflow, runs, inputs, revision, retired), inputs)
 
+    def adoptable_in(self, project_id: str, observed: Observed) -> bool:
+        # A v1 workflow does not say which project holds it (the read took the project from the entry): the
+        # project's list of workflows does.
+        return any(workflow.id == observed.id for workflow in self.api.list_workflows(project_id))
+
     def delete(self, ident: str, state: dict[str, Any]) -> None:
         try:
             for run in self.api.list_runs(ident):

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from ...lifecycles import secret_env
-from ...lifecycles.policy import FieldRule, FieldTable, Policy, Risk, name_rule, project_rule, unique_by, waiting_rules
+from ...lifecycles.policy import (
+    ADOPT,
+    FieldRule,
+    FieldTable,
+    Policy,
+    Risk,
+    adopt_rule,
+    name_rule,
+    project_rule,
+    unique_by,
+    waiting_rules,
+)
 from . import jobs
 
 RUN_KEY_ENV = "GRADIENT_STACKS_RUN_KEY"
@@ -142,6 +153,7 @@ TABLE = FieldTable(
             timeout_default=3600,
             timeout_max=604800,
         ),
+        ADOPT: adopt_rule("experiment"),
     },
     outputs={
         "workflowId": "the Paperspace workflow id (also the resource id)",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...lifecycles.policy import OWNER, FieldRule, FieldTable, Policy, Risk, name_rule
+from ...lifecycles.policy import ADOPT, OWNER, FieldRule, FieldTable, Policy, Risk, adopt_rule, name_rule
 
 TABLE = FieldTable(
     kind="Project",
@@ -19,6 +19,7 @@ TABLE = FieldTable(
             provider_only=True,
             create_only=True,
         ),
+        ADOPT: adopt_rule("project"),
     },
     outputs={"projectId": "the Paperspace project id (also the resource id)"},
 )
