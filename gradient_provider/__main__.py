@@ -10,6 +10,9 @@ logs --stack S EXPERIMENT [--run N] [--job J] [--follow]
                       print a run's logs (the latest run by default), job by job
 artifacts --stack S EXPERIMENT [--run N]
                       list each job's artifacts dataset version per run (id, size, created)
+import --project ID [--project ID ...] [--dataset ID ...] --stack NAME [--force]
+                      write stacks/NAME.yaml adopting (`adopt:`) those projects' deployments, workflows, the
+                      datasets they use and the projects themselves; reads only, never a secret value
 """
 
 from __future__ import annotations
@@ -166,7 +169,16 @@ def main(argv: list[str] | None = None) -> int:
         if name == "logs":
             runs_parser.add_argument("--job", metavar="J", help="only this job's lines")
             runs_parser.add_argument("--follow", action="store_true", help="keep printing until the run ends")
+    import_parser = commands.add_parser("import", help="write a stack file that adopts what already runs")
+    import_parser.add_argument("--project", action="append", required=True, metavar="ID", help="a project to import")
+    import_parser.add_argument("--dataset", action="append", default=[], metavar="ID", help="a dataset to add")
+    import_parser.add_argument("--stack", required=True, metavar="NAME", help="write stacks/NAME.yaml")
+    import_parser.add_argument("--force", action="store_true", help="overwrite stacks/NAME.yaml if it exists")
     args = parser.parse_args(argv)
+    if args.command == "import":
+        from .importer import main as import_main  # imports the HTTP client: only for this command
+
+        return import_main(args.project, args.stack, dataset_ids=args.dataset, force=args.force, root=Path.cwd())
     if args.command in ("logs", "artifacts"):
         from .runs_cli import main as runs_main  # imports the HTTP client: only for these two commands
 
