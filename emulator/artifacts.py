@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from . import downloads
 from .clock import iso
 from .errors import Issue
 from .routes.common import Context, user_id
@@ -180,7 +181,24 @@ def _input_dataset(
 
 
 def run_state(ctx: Context, run: Record) -> RunState:
-    return state(plan(run.data["spec"], run.created, ctx.settings.time_scale), run.data.get("canceledAt"), ctx.now)
+    """The run as of now. An `s3-download@v1` job's outcome is decided when it starts: the first read after
+    its start looks for the objects it names (``downloads``) and keeps the answer with the run, so every later
+    read, and a restart, sees the same end."""
+    spec: dict[str, Any] = run.data["spec"]
+    outcomes: dict[str, list[Any]] = dict(run.data.get("downloads") or {})
+    current = state(plan(spec, run.created, ctx.settings.time_scale, outcomes), run.data.get("canceledAt"), ctx.now)
+    due = [
+        name
+        for name, job in current.jobs.items()
+        if spec["jobs"][name]["uses"] == downloads.S3_DOWNLOAD and job.started is not None and name not in outcomes
+    ]
+    if not due:
+        return current
+    for name in due:
+        outcomes[name] = list(downloads.check(spec["jobs"][name].get("with", {})))
+    run.data["downloads"] = outcomes
+    ctx.store.save(run)
+    return state(plan(spec, run.created, ctx.settings.time_scale, outcomes), run.data.get("canceledAt"), ctx.now)
 
 
 def settle_runs(ctx: Context) -> None:

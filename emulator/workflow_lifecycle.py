@@ -11,6 +11,7 @@ Every duration is multiplied by the time scale.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from typing import Any
@@ -39,6 +40,11 @@ class JobPlan:
     start: float | None  # None: a needed job failed, so this one never starts
     end: float | None
     exit_code: int
+    reason: str | None = None  # why it failed, when more is known than its exit code (a download found nothing)
+
+    @property
+    def failure(self) -> str:
+        return self.reason or f"exited with code {self.exit_code}"
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,11 @@ class RunState:
     modified: float  # the latest change so far (dtModified, for ordering)
 
 
-def plan(spec: dict[str, Any], created_at: float, time_scale: float) -> RunPlan:
+def plan(
+    spec: dict[str, Any], created_at: float, time_scale: float, outcomes: Mapping[str, Sequence[Any]] | None = None
+) -> RunPlan:
+    """``outcomes``: (exit code, message) of jobs whose end was decided when they started (an
+    `s3-download@v1` job that found nothing to copy), over their hooks."""
     jobs: dict[str, Any] = spec["jobs"]
     queued_until = created_at + QUEUE_SECONDS * time_scale
     order = list(TopologicalSorter({n: jobs[n].get("needs", []) for n in jobs}).static_order())
@@ -79,12 +89,15 @@ def plan(spec: dict[str, Any], created_at: float, time_scale: float) -> RunPlan:
         env = job_env(spec, job)
         needs = [plans[n] for n in job.get("needs", [])]
         exit_code = hooks.exit_code_or(env.get("EMULATOR_EXIT_CODE"))
+        reason = None
+        if outcomes and name in outcomes and int(outcomes[name][0]) != 0:
+            exit_code, reason = int(outcomes[name][0]), str(outcomes[name][1] or "") or None
         if any(n.start is None or n.exit_code != 0 for n in needs):
-            plans[name] = JobPlan(name, None, None, exit_code)
+            plans[name] = JobPlan(name, None, None, exit_code, reason)
             continue
         start = max((n.end for n in needs if n.end is not None), default=queued_until)
         duration = hooks.seconds_or(env.get("EMULATOR_RUN_SECONDS"), RUN_SECONDS) * time_scale
-        plans[name] = JobPlan(name, start, start + duration, exit_code)
+        plans[name] = JobPlan(name, start, start + duration, exit_code, reason)
     plans = {name: plans[name] for name in jobs}  # shown in the spec's order
     failures = sorted((p.end, p.name) for p in plans.values() if p.end is not None and p.exit_code != 0)
     if failures:
@@ -108,8 +121,7 @@ def state(run_plan: RunPlan, canceled_at: float | None, now: float) -> RunState:
     if phase == CANCELED:
         message = CANCEL_MESSAGE
     elif phase == FAILED and run_plan.failed_job is not None:
-        code = run_plan.jobs[run_plan.failed_job].exit_code
-        message = f"job {run_plan.failed_job!r} failed: exited with code {code}"
+        message = f"job {run_plan.failed_job!r} failed: {run_plan.jobs[run_plan.failed_job].failure}"
     began = now >= run_plan.queued_until and stop_at > run_plan.queued_until
     jobs = {
         name: _job_state(job, stop_at if stopped else None, canceled, run_plan.failed_job, now)
@@ -143,7 +155,7 @@ def _job_state(job: JobPlan, stop_at: float | None, canceled: bool, failed_job: 
         return JobState(RUNNING, job.start)
     if job.exit_code == 0:
         return JobState(SUCCEEDED, job.start, job.end)
-    return JobState(FAILED, job.start, job.end, f"exited with code {job.exit_code}")
+    return JobState(FAILED, job.start, job.end, job.failure)
 
 
 def log_lines(spec: dict[str, Any], name: str, job_state: JobState) -> list[tuple[float, str]]:

@@ -88,6 +88,8 @@ def semantic_issues(spec: dict[str, Any], prefix: str = "spec") -> list[Issue]:
         secret_key = job.get("with", {}).get("secret-access-key")
         if uses == "s3-download@v1" and isinstance(secret_key, str) and not secret_key.startswith("secret:"):
             issues.append(Issue(f"{path}.with.secret-access-key", "must be a secret reference, secret:NAME"))
+        if uses == "s3-download@v1":
+            issues += _s3_download_issues(job.get("with", {}), path)
         if not job.get("resources", {}).get("instance-type") and not default_type:
             issues.append(Issue(f"{path}.resources.instance-type", "no instance type here or in defaults"))
         env = job_env(spec, job)
@@ -104,6 +106,18 @@ def semantic_issues(spec: dict[str, Any], prefix: str = "spec") -> list[Issue]:
             tuple(TopologicalSorter({n: j.get("needs", []) for n, j in jobs.items()}).static_order())
         except CycleError as error:
             issues.append(Issue(f"{prefix}.jobs", f"jobs need each other in a cycle: {' -> '.join(error.args[1])}"))
+    return issues
+
+
+def _s3_download_issues(with_: dict[str, Any], path: str) -> list[Issue]:
+    """The docs' `url` is `s3://bucket/path/`; `endpoint` (a non-AWS bucket) is where the bucket is served."""
+    issues = []
+    url = with_.get("url")
+    if isinstance(url, str) and url and (not url.startswith("s3://") or not url.removeprefix("s3://").split("/")[0]):
+        issues.append(Issue(f"{path}.with.url", "must be s3://BUCKET/PATH"))
+    endpoint = with_.get("endpoint")
+    if endpoint is not None and (not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://"))):
+        issues.append(Issue(f"{path}.with.endpoint", "must be an http:// or https:// URL"))
     return issues
 
 
