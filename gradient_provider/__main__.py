@@ -27,7 +27,7 @@ from .reference import refresh
 from .review.gitsource import GitError, files_at, read_at
 from .review.plan import StackPlan, plan_stack
 from .review.render import to_json, to_markdown
-from .stack import StackFile, load_stack, parse_stack
+from .stack import StackFile, load_stack, parse_stack, repository_root
 from .stack_schema import render
 from .yaml_source import MAX_BYTES, Problem, SourceError, decode
 
@@ -139,8 +139,8 @@ def _plan_one(path: Path, base: str) -> StackPlan:
     name = f"{path}@{base}"
     old_data = read_at(base, path, limit=MAX_BYTES)
     old = parse_stack(name, decode(name, old_data), credentials=False) if old_data is not None else StackFile(name)
-    new = load_stack(path, credentials=False) if path.exists() else StackFile(str(path))
-    return plan_stack(str(path), base, old, new)
+    new = load_stack(path, credentials=False, local=False) if path.exists() else StackFile(str(path))
+    return plan_stack(str(path), base, old, new, root=repository_root(path))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ from pulumi.output import Unknown
 from .client import ClientSettings, GradientApiError, GradientClient, MissingApiKeyError, PaperspaceApi
 from .lifecycles.base import Lifecycle, OperationFailedError
 from .lifecycles.policy import UNKNOWN
+from .workspace import settings as workspace_settings
 
 T = TypeVar("T")
 _EXPECTED_FAILURES = (GradientApiError, OperationFailedError, MissingApiKeyError)
@@ -89,6 +90,8 @@ class LifecycleProvider(ResourceProvider):
         with self._lock:
             self._settings = ClientSettings.resolve(req.config.get, os.environ)
             self._api = None
+        # The bucket local workspaces are uploaded to (gradient:workspace*): one stack's config per process.
+        workspace_settings.configure(workspace_settings.StorageSettings.resolve(req.config.get, os.environ))
 
     def _live(self) -> Lifecycle:
         with self._lock:

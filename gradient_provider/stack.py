@@ -91,8 +91,17 @@ class StackFile:
         )
 
 
-def load_stack(path: FilePath, *, credentials: bool = True) -> StackFile:
-    """Read and check ``path``; see ``parse_stack``. At most ``MAX_BYTES`` (and one more) are ever read."""
+def repository_root(stack_file: FilePath) -> FilePath:
+    """The folder that holds `stacks/` (where `pulumi up` runs): what a local workspace's `path` is relative to.
+    A stack file outside a `stacks/` folder: its own folder."""
+    folder = stack_file.resolve().parent
+    return folder.parent if folder.name == "stacks" else folder
+
+
+def load_stack(path: FilePath, *, credentials: bool = True, local: bool = True) -> StackFile:
+    """Read and check ``path``; see ``parse_stack``. At most ``MAX_BYTES`` (and one more) are ever read. With
+    ``local`` (the default), files of the repository that entries name are read too (a local workspace: it must
+    exist and fit the limits, and its content hash becomes an input)."""
     try:
         with path.open("rb") as stream:
             data = stream.read(MAX_BYTES + 1)
@@ -101,19 +110,21 @@ def load_stack(path: FilePath, *, credentials: bool = True) -> StackFile:
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise SourceError([Problem(str(path), 1, "(file)", f"cannot read the stack file: {reason}")]) from None
-    return parse_stack(str(path), decode(str(path), data), credentials=credentials)
+    root = repository_root(path) if local else None
+    return parse_stack(str(path), decode(str(path), data), credentials=credentials, root=root)
 
 
-def parse_stack(file: str, text: str, *, credentials: bool = True) -> StackFile:
+def parse_stack(file: str, text: str, *, credentials: bool = True, root: FilePath | None = None) -> StackFile:
     """Check a stack file's text and declare its resources; raise SourceError with every problem.
 
     With ``credentials`` (the default: `validate` and `pulumi up`), a literal that looks like a credential is a
-    problem too; `plan` turns that off to review a change that removes one, and redacts them instead."""
+    problem too; `plan` turns that off to review a change that removes one, and redacts them instead. With
+    ``root`` (the repository root), the repository's files that entries name are read (``Kind.local``)."""
     with cycle_collector_paused():  # the checks allocate many small acyclic objects; see yaml_source
-        return _parse_stack(file, text, credentials=credentials)
+        return _parse_stack(file, text, credentials=credentials, root=root)
 
 
-def _parse_stack(file: str, text: str, *, credentials: bool) -> StackFile:
+def _parse_stack(file: str, text: str, *, credentials: bool, root: FilePath | None) -> StackFile:
     located = load(file, text)
     if located.data is None:
         raise SourceError(
@@ -128,20 +139,43 @@ def _parse_stack(file: str, text: str, *, credentials: bool) -> StackFile:
     problems = [problem for error in errors for problem in _schema_problem(located, error)]
     if not problems:
         problems = _reference_problems(located) + _nested_reference_problems(located) + _entry_problems(located)
+    derived: dict[tuple[str, str], dict[str, Any]] = {}
+    if root is not None and not problems:
+        problems = _local_problems(located, root, derived)
     if credentials:
         problems += credential_problems(located, text)
     if problems:
         raise SourceError(sorted(problems, key=lambda p: (p.line, p.path)))
     return StackFile(
-        file, {kind.section: _declare(located, kind) for kind in registry() if kind.section in located.data}
+        file,
+        {kind.section: _declare(located, kind, derived) for kind in registry() if kind.section in located.data},
     )
 
 
-def _declare(located: Located, kind: Kind) -> dict[str, Declaration]:
+def _local_problems(located: Located, root: FilePath, derived: dict[tuple[str, str], dict[str, Any]]) -> list[Problem]:
+    """Read the repository's files that entries name (Kind.local): fill ``derived`` with the inputs they give,
+    and return what is wrong with them, at the line of the field that names them."""
+    problems: list[Problem] = []
+    for kind in registry():
+        if kind.local is None:
+            continue
+        for key, entry in (located.data.get(kind.section) or {}).items():
+            inputs, found = kind.local.derive(entry, root)
+            derived[(kind.section, key)] = inputs
+            for relative, message in found:
+                path: Path = (kind.section, key, *relative)
+                problems.append(Problem(located.file, located.line_of(path), dotted(path), message))
+    return problems
+
+
+def _declare(
+    located: Located, kind: Kind, derived: dict[tuple[str, str], dict[str, Any]] | None = None
+) -> dict[str, Declaration]:
     declared = {}
     references = {ref.field for ref in kind.references if ref.within is None}
     for key, entry in (located.data.get(kind.section) or {}).items():
         inputs = {name: value for name, value in entry.items() if name not in references}
+        inputs.update((derived or {}).get((kind.section, key), {}))
         for name, rule in kind.table.fields.items():
             if rule.defaults_to_key and name not in inputs:
                 inputs[name] = key

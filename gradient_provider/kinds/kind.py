@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..lifecycles.base import Lifecycle
-from ..lifecycles.policy import FieldTable, Risk
+from ..lifecycles.policy import EntryProblem, FieldTable, Risk
 
 # price of one hour of a machine type, or None when unknown
 PriceOf = Callable[[str | None], float | None]
@@ -45,6 +46,19 @@ class Cost:
 
 
 @dataclass(frozen=True)
+class LocalFiles:
+    """Fields of an entry that name files of the repository (an experiment's local workspace), read where the
+    stack file is read, never by the provider's check or diff."""
+
+    # The loader (`validate`, the program): (provider inputs derived from the files, problems). ``root`` is the
+    # repository root, the folder holding `stacks/`. A derived input is in the diff, so preview sees a change.
+    derive: Callable[[Mapping[str, Any], Path], tuple[dict[str, Any], list[EntryProblem]]]
+    # The review plan: (field, old, new, note) for what changed in the files between the git revision ``base``
+    # (old entry) and the working tree (new entry): paths only, never content.
+    changes: Callable[[Mapping[str, Any], Mapping[str, Any], Path, str], list[tuple[str, Any, Any, str]]]
+
+
+@dataclass(frozen=True)
 class Kind:
     section: str  # the stack file's map of this kind, e.g. "deployments"
     noun: str  # one of them in prose, e.g. "deployment"
@@ -52,6 +66,7 @@ class Kind:
     lifecycle: type[Lifecycle]
     description: str  # of the section, for the schema and the reference
     references: tuple[Reference, ...] = ()
+    local: LocalFiles | None = None  # fields that name files of the repository (read by the loader and the plan)
     exclusive: tuple[tuple[str, ...], ...] = ()  # stack-file fields of which at most one may be set
     create_risk: Risk = Risk.SAFE  # what creating one risks (an experiment trains)
     cost: Cost = field(default_factory=Cost)

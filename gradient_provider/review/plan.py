@@ -5,7 +5,9 @@ The action and risk of each change come from the lifecycles' field-policy tables
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path as FilePath
 from typing import Any
 
 from ..kinds import Kind, by_section, registry
@@ -105,7 +107,9 @@ class StackPlan:
 # -- building the plan ---------------------------------------------------------------------------------------
 
 
-def plan_stack(file: str, base: str, old: StackFile, new: StackFile) -> StackPlan:
+def plan_stack(file: str, base: str, old: StackFile, new: StackFile, root: FilePath | None = None) -> StackPlan:
+    """``root``: the repository root, to compare the files entries name (a local workspace) at ``base`` with
+    the working tree; without it only the stack files are compared."""
     resources: list[ResourcePlan] = []
     warnings = _credential_warnings(new)
     for kind in registry():
@@ -130,7 +134,9 @@ def plan_stack(file: str, base: str, old: StackFile, new: StackFile) -> StackPla
                     resource.notes.append(f"re-keyed to `{rekeyed[key]}` (see there)")
                 resources.append(resource)
             else:
-                resources.append(_compared(kind, key, before[key], after[key]))
+                resources.append(
+                    _compared(kind, key, before[key], after[key], _local(kind, before[key], after[key], root, base))
+                )
     for resource in resources:
         _scrub(resource)
     return StackPlan(file, base, resources, [mask_text(warning) for warning in warnings])
@@ -195,9 +201,19 @@ def _deleted(kind: Kind, key: str, declaration: Declaration) -> ResourcePlan:
     return resource
 
 
-def _compared(kind: Kind, key: str, old: Declaration, new: Declaration) -> ResourcePlan:
+def _local(kind: Kind, old: Declaration, new: Declaration, root: FilePath | None, base: str) -> list[Change]:
+    """What changed in the repository's files an entry names (a local workspace's files: paths only)."""
+    if kind.local is None or root is None:
+        return []
+    return [
+        Change(path, o, n, kind.table.fields[path].policy, kind.table.fields[path].risk, note)
+        for path, o, n, note in kind.local.changes(old.inputs, new.inputs, root, base)
+    ]
+
+
+def _compared(kind: Kind, key: str, old: Declaration, new: Declaration, local: Sequence[Change] = ()) -> ResourcePlan:
     before, after = _view(kind, old), _view(kind, new)
-    changes = []
+    changes = list(local)
     for path, o, n, note in _shown_diff(kind.section, key, before, after):
         rule, top = _rule(kind, path), str(path[0])
         if kind.table.fields.get(top, rule).create_only:

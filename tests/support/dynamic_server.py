@@ -128,16 +128,19 @@ class DynamicProviderServer:
 
 
 @contextmanager
-def dynamic_provider_server(extra_env: Mapping[str, str] | None = None) -> Iterator[DynamicProviderServer]:
-    # The engine passes its own environment on; keep any Paperspace credentials of the test run out of it so
-    # that only what Configure sends (or extra_env) reaches the provider.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERSPACE_", "GRADIENT_"))}
+def dynamic_provider_server(
+    extra_env: Mapping[str, str] | None = None, cwd: Path = REPO_ROOT
+) -> Iterator[DynamicProviderServer]:
+    """``cwd``: the project directory (the repository root a local workspace's path is relative to)."""
+    # The engine passes its own environment on; keep any Paperspace or AWS credentials of the test run out of it
+    # so that only what Configure sends (or extra_env) reaches the provider.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERSPACE_", "GRADIENT_", "AWS_"))}
     env.update({"PULUMI_PROJECT": PROJECT, **(extra_env or {})})
     with tempfile.NamedTemporaryFile(prefix="dynamic-server-", suffix=".stderr", delete=False) as stderr_file:
         stderr_path = Path(stderr_file.name)
         process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.dynamic"],
-            cwd=REPO_ROOT,
+            cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
             stderr=stderr_file,

@@ -21,6 +21,7 @@ from gradient_provider.kinds.experiment.jobs import dataset_keys
 from gradient_provider.kinds.experiment.table import TABLE as EXPERIMENT_TABLE
 from gradient_provider.kinds.experiment.wire import build_spec, inputs_from_spec, run_key
 from gradient_provider.lifecycles.policy import FieldTable, Policy
+from gradient_provider.workspace import HASH_INPUT, OBJECT_INPUT, is_local
 
 from .schema_strategy import strategy
 
@@ -81,26 +82,60 @@ def test_every_deployment_config_the_table_allows_is_one_the_emulator_accepts(in
 _EXPERIMENT_TEXT = {
     **{name: _TEXT for name in ("projectId", "name", "image", "machineType", "command")},
     "workspace": {
-        "type": "object",
-        "required": ["url"],
-        "additionalProperties": False,
-        "properties": {
-            "url": {"type": "string", "pattern": "^https://[a-z]{1,10}\\.example/[a-z]{1,10}\\.git$"},
-            "ref": _TEXT,
-        },
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["url"],
+                "additionalProperties": False,
+                "properties": {
+                    "url": {"type": "string", "pattern": "^https://[a-z]{1,10}\\.example/[a-z]{1,10}\\.git$"},
+                    "ref": _TEXT,
+                },
+            },
+            {
+                "type": "object",
+                "required": ["path"],
+                "additionalProperties": False,
+                "properties": {
+                    "path": {"type": "string", "pattern": "^\\./[a-z]{1,10}$"},
+                    "ignore": {"type": "array", "items": _TEXT},
+                },
+            },
+        ]
     },
 }
 
 
-_SINGLE_JOB = _inputs(
-    EXPERIMENT_TABLE,
-    _EXPERIMENT_TEXT,
-    required=("image", "command", "machineType"),
-    absent=("jobs", "datasetIds"),
-).map(
-    lambda inputs: (
-        {**inputs, "model": {k: v for k, v in inputs["model"].items() if k != "job"}} if inputs.get("model") else inputs
+def _uploaded(inputs: dict[str, Any]) -> dict[str, Any]:
+    """A local workspace as the provider builds its spec: hashed by the program, uploaded by the lifecycle
+    (``workspaceObject``). A git workspace has no content hash."""
+    if not is_local(inputs.get("workspace")):
+        return {k: v for k, v in inputs.items() if k != HASH_INPUT}
+    digest = inputs.get(HASH_INPUT) or "a" * 64
+    uploaded = {
+        "url": f"s3://bucket/gradient-workspaces/{digest}/",
+        "accessKey": "secret:WORKSPACE_S3_ACCESS_KEY_0A1B2C3D",
+        "secretAccessKey": "secret:WORKSPACE_S3_SECRET_KEY_0A1B2C3D",
+        "endpoint": "http://127.0.0.1:9000",
+    }
+    return {**inputs, HASH_INPUT: digest, OBJECT_INPUT: uploaded}
+
+
+_SINGLE_JOB = (
+    _inputs(
+        EXPERIMENT_TABLE,
+        _EXPERIMENT_TEXT,
+        required=("image", "command", "machineType"),
+        absent=("jobs", "datasetIds"),
     )
+    .map(
+        lambda inputs: (
+            {**inputs, "model": {k: v for k, v in inputs["model"].items() if k != "job"}}
+            if inputs.get("model")
+            else inputs
+        )
+    )
+    .map(_uploaded)
 )
 _NAMES = st.text(alphabet="abcdefgh", min_size=1, max_size=4).map(lambda text: f"j{text}")
 
@@ -149,7 +184,7 @@ def _jobs_inputs(draw: st.DrawFn) -> dict[str, Any]:
     if used:
         inputs["datasetIds"] = {key: ids[key] for key in sorted(used)}
     assert EXPERIMENT_TABLE.entry_problems(inputs) == []
-    return EXPERIMENT_TABLE.canonical(inputs) if EXPERIMENT_TABLE.canonical else inputs
+    return _uploaded(EXPERIMENT_TABLE.canonical(inputs) if EXPERIMENT_TABLE.canonical else inputs)
 
 
 _EXPERIMENTS = st.one_of(_SINGLE_JOB, _jobs_inputs())

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...lifecycles.policy import Risk
-from ..kind import IN_PROJECT, Cost, Kind, PriceOf, Reference
+from ...workspace import local
+from ..kind import IN_PROJECT, Cost, Kind, LocalFiles, PriceOf, Reference
 from .jobs import dataset_keys
 from .lifecycle import ExperimentLifecycle
 from .table import TABLE
@@ -51,6 +52,7 @@ KIND = Kind(
     lifecycle=ExperimentLifecycle,
     description="Training runs, by key: a workflow whose runs follow the run-affecting fields.",
     references=(IN_PROJECT, IN_JOBS),
+    local=LocalFiles(derive=local.derive, changes=local.changes),
     create_risk=Risk.RETRAIN,
     cost=Cost(per_run=run_cost),
     exports={"workflowId": "id", "runNumber": "runNumber", "phase": "phase", "modelId": "modelId"},

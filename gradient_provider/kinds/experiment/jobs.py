@@ -17,8 +17,10 @@ from ...lifecycles.policy import EntryProblem
 
 NAME_PATTERN = "^[A-Za-z][A-Za-z0-9_-]*$"
 CLONE_JOB, MODEL_JOB = "clone", "create-model"  # the helper jobs the wire mapping adds
-RESERVED_JOBS = (CLONE_JOB, MODEL_JOB)
-REPO_INPUT = "repo"  # the workspace checkout, an input of every job when `workspace` is set
+# A local workspace's helper jobs: the archive downloaded from the bucket, then unpacked into the volume `repo`.
+DOWNLOAD_JOB, UNPACK_JOB = "workspace-download", "workspace-unpack"
+RESERVED_JOBS = (CLONE_JOB, MODEL_JOB, DOWNLOAD_JOB, UNPACK_JOB)
+REPO_INPUT = "repo"  # the workspace (checkout or unpacked directory), an input of every job when it is set
 ARTIFACTS = "artifacts"  # the output a job's `artifacts` becomes: /outputs/artifacts
 VOLUME = "volume"
 LATEST = "latest"

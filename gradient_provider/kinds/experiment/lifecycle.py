@@ -16,6 +16,7 @@ from ...lifecycles import secret_env
 from ...lifecycles.base import Created, Lifecycle, Observed, OperationFailedError, log
 from ...lifecycles.policy import Policy
 from ...review.credentials import mask_text
+from ...workspace.stage import stage
 from .table import MODEL_JOB, SECRET_PREFIX, TABLE
 from .wire import build_spec, dataset_versions, inputs_from_spec, model_id_of, spec_key
 
@@ -28,6 +29,7 @@ class ExperimentLifecycle(Lifecycle):
     table = TABLE
 
     def create(self, inputs: dict[str, Any]) -> Created:
+        inputs = stage(self.api, inputs)  # a local workspace: uploaded (or found there) before anything is touched
         # Adopt a workflow of this name in the project: after a failed `up` (Pulumi records nothing for a failed
         # create) the next one finds it again, keeps its history and retries, instead of leaving it orphaned.
         adopted = [w for w in self.api.list_workflows(inputs["projectId"]) if w.name == inputs["name"]]
@@ -60,6 +62,7 @@ class ExperimentLifecycle(Lifecycle):
         retired = list(olds.get(secret_env.RETIRED_OUTPUT) or [])
         if not self.diff(olds, news).starts_run:
             return {**olds, **news, secret_env.REVISION_OUTPUT: revision, secret_env.RETIRED_OUTPUT: retired}
+        news = stage(self.api, news)  # a local workspace: uploaded (or found there) before anything is touched
         synced = secret_env.sync(self.api, SECRET_PREFIX, news["projectId"], olds, news)
         try:
             return self._ensure_run(self.api.get_workflow(ident), news, revision, retired + synced.retired)

@@ -15,12 +15,14 @@ from ...lifecycles.policy import (
     unique_by,
     waiting_rules,
 )
+from ...workspace import HASH_INPUT
 from . import jobs
 
 RUN_KEY_ENV = "GRADIENT_STACKS_RUN_KEY"
 HELPER_INSTANCE_TYPE = "C4"  # the git checkout and the model registration need no GPU
 TRAIN_JOB = "train"  # the job of a single-job experiment
 CLONE_JOB, MODEL_JOB = jobs.CLONE_JOB, jobs.MODEL_JOB
+WORKSPACE_HASH = HASH_INPUT  # a local workspace's content hash: in the run key, so in the diff
 MODEL_OUTPUT = "model-id"
 DEFAULT_MODEL_PATH = "/outputs/model"
 SECRET_PREFIX = "EXPERIMENT"  # prefix of its project secrets' names
@@ -81,15 +83,49 @@ TABLE = FieldTable(
             Policy.NEW_RUN,
             Risk.RETRAIN,
             {
-                "type": "object",
-                "required": ["url"],
-                "additionalProperties": False,
-                "properties": {
-                    "url": {**_STRING, "description": "Git URL to clone."},
-                    "ref": {**_STRING, "description": "Branch, tag or commit; the default branch when absent."},
-                },
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["url"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "url": {**_STRING, "description": "Git URL to clone."},
+                            "ref": {**_STRING, "description": "Branch, tag or commit; the default branch when absent."},
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "required": ["path"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "path": {
+                                **_STRING,
+                                "description": "A directory of this repository, relative to its root (the folder "
+                                "holding `stacks/`), e.g. ./training.",
+                            },
+                            "ignore": {
+                                "type": "array",
+                                "items": _STRING,
+                                "description": "gitignore patterns of files not to upload, over the directory's "
+                                ".gitignore and .gradientignore files.",
+                            },
+                        },
+                    },
+                ],
+                "x-expected": "{url, ref?} (a git repository) or {path, ignore?} (a directory of this repository)",
             },
-            "Git repository (url, optional ref) checked out at /inputs/repo for the job (every job of `jobs`).",
+            "The code every job sees at /inputs/repo: a git repository (`url`, optional `ref`) checked out by a "
+            "`git-checkout@v1` job, or a directory of this repository (`path`, relative to its root; `ignore` "
+            "patterns over its .gitignore and .gradientignore) packed, uploaded to the stack's workspace bucket "
+            "and unpacked for the run. A local workspace's content is part of the run: editing a file starts a "
+            "new run, touching one or adding an ignored one does not.",
+        ),
+        WORKSPACE_HASH: FieldRule(
+            Policy.NEW_RUN,
+            Risk.RETRAIN,
+            {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "Content hash of the local workspace's files (set by the program from `workspace.path`).",
+            provider_only=True,
         ),
         "datasets": FieldRule(
             Policy.NEW_RUN,

@@ -1,7 +1,8 @@
 """The Experiment's wire mapping: provider inputs <-> the v1 workflow spec of a run (and back, for refresh).
 
 The v1 spec, as the workflow docs and the OpenAPI describe it: a `container@v1` job `train`; a workspace is a
-`git-checkout@v1` job `clone` whose volume `repo` the training job takes as an input; datasets are workflow
+`git-checkout@v1` job `clone` whose volume `repo` the training job takes as an input (a local workspace: the
+`workspace-unpack` job's volume `repo`, see ``wire_jobs.workspace_jobs``); datasets are workflow
 inputs (`type: dataset`, `with.ref`) that the job refers to as `workflow.inputs.<name>`; a model is the
 training job's output volume, registered by a `create-model@v1` job whose string output `model-id` names it.
 Each run's spec carries the run key (a hash of the run-affecting fields) in its default env, so a run can be
@@ -72,15 +73,10 @@ def build_spec(inputs: dict[str, Any], secrets_revision: int = 0) -> dict[str, A
     spec: dict[str, Any] = {"defaults": {"env": {RUN_KEY_ENV: key}}, "jobs": {}}
     job_inputs: dict[str, Any] = {}
     if inputs.get("workspace"):
-        checkout = {name: value for name, value in inputs["workspace"].items() if name in ("url", "ref")}
-        spec["jobs"][CLONE_JOB] = {
-            "uses": "git-checkout@v1",
-            "with": checkout,
-            "outputs": {"repo": {"type": "volume"}},
-            "resources": {"instance-type": HELPER_INSTANCE_TYPE},
-        }
-        train["needs"] = [CLONE_JOB]
-        job_inputs["repo"] = f"{CLONE_JOB}.outputs.repo"
+        helpers, source = wire_jobs.workspace_jobs(inputs, HELPER_INSTANCE_TYPE)
+        spec["jobs"].update(helpers)
+        train["needs"] = [source]
+        job_inputs["repo"] = f"{source}.outputs.repo"
     if inputs.get("datasets"):
         spec["inputs"] = {d["name"]: {"type": "dataset", "with": {"ref": d["ref"]}} for d in inputs["datasets"]}
         job_inputs.update({d["name"]: f"workflow.inputs.{d['name']}" for d in inputs["datasets"]})
@@ -120,6 +116,7 @@ def inputs_from_spec(workflow_name: str, spec: dict[str, Any], state: dict[str, 
     else:
         inputs.update(_single_job_inputs(spec))
         env = dict(((spec.get("jobs") or {}).get(TRAIN_JOB) or {}).get("env") or {})
+    inputs.update(wire_jobs.local_workspace_from(spec, state))
     known_secrets = state.get(secret_env.FIELD) or {}
     refs = secret_env.references(SECRET_PREFIX, workflow_name, known_secrets)
     secret_values = {var: known_secrets[var] for var, ref in refs.items() if env.get(var) == ref}
