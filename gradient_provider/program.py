@@ -9,8 +9,9 @@ import pulumi
 
 from .kinds import Kind, in_dependency_order, registry
 from .lifecycles import secret_env
-from .lifecycles.policy import OWNER
-from .resources import RESOURCES, GradientResource
+from .lifecycles.policy import OWNER, WAIT_IN_STACK
+from .readiness.lifecycle import READINESS_ID
+from .resources import RESOURCES, GradientResource, Readiness
 from .stack import Declaration, SecretRef, StackFile, load_stack
 from .yaml_source import SourceError
 
@@ -32,7 +33,8 @@ def run_stack(stack_name: str, root: Path | None = None) -> DeclaredStack:
         raise pulumi.RunError(f"invalid stack file {path}:\n{error}") from None
     secrets = _secret_config(stack)
     declared = declare(stack, secrets)
-    export(declared)
+    readiness = declare_readiness(stack, declared)
+    export(declared, readiness)
     return declared
 
 
@@ -66,6 +68,7 @@ def declare(stack: StackFile, secrets: dict[str, pulumi.Output[str]]) -> Declare
     """Declare every entry, kinds in dependency order; a reference becomes the target resource's output,
     so it is a real dependency (a deployment waits for the experiment whose model it mounts)."""
     declared: DeclaredStack = {}
+    deferred = deferred_waits(stack)
     for kind in in_dependency_order():
         resource_class = RESOURCES[kind.kind]
         declared[kind.section] = {}
@@ -73,6 +76,8 @@ def declare(stack: StackFile, secrets: dict[str, pulumi.Output[str]]) -> Declare
             inputs = _inputs(kind, declaration, secrets)
             if OWNER in kind.table.fields:  # what marks the object a create makes
                 inputs[OWNER] = f"{pulumi.get_project()}/{pulumi.get_stack()}/{kind.section}/{key}"
+            if (kind.section, key) in deferred:
+                inputs[WAIT_IN_STACK] = True
             for ref in kind.references:
                 if ref.within is not None:
                     keys = declaration.nested_references.get(ref.input, ())
@@ -86,20 +91,81 @@ def declare(stack: StackFile, secrets: dict[str, pulumi.Output[str]]) -> Declare
     return declared
 
 
+def deferred_waits(stack: StackFile) -> set[tuple[str, str]]:
+    """The entries whose waits the stack's Readiness resource takes over: those of kinds that can be watched,
+    that wait for something, and whose outputs no other entry consumes (an experiment whose model a deployment
+    mounts must finish in its own operation: the deployment needs the model's id to be created)."""
+    consumed = {
+        (ref.target, target)
+        for kind in registry()
+        for ref in kind.references
+        if ref.within is None and ref.output != "id"
+        for declaration in stack.section(kind.section).values()
+        if (target := declaration.references.get(ref.field)) is not None
+    }
+    return {
+        (kind.section, key)
+        for kind in registry()
+        if kind.watch is not None
+        for key, declaration in stack.section(kind.section).items()
+        if kind.table.with_defaults(declaration.inputs).get("wait") != "none" and (kind.section, key) not in consumed
+    }
+
+
+def declare_readiness(stack: StackFile, declared: DeclaredStack) -> Readiness | None:
+    """The one resource that waits for every deferred entry at once, after all of them; None when none is."""
+    targets = []
+    deferred = deferred_waits(stack)
+    for kind in registry():
+        for key in sorted(stack.section(kind.section)):
+            if (kind.section, key) not in deferred:
+                continue
+            resource = declared[kind.section][key]
+            inputs = kind.table.with_defaults(stack.section(kind.section)[key].inputs)
+            targets.append(
+                {
+                    "resource": f"{kind.section}.{key}",
+                    "kind": kind.kind,
+                    "id": resource.id,
+                    "projectId": _output(resource, "projectId"),
+                    "name": inputs["name"],
+                    "wait": inputs["wait"],
+                    "timeoutSeconds": inputs["timeoutSeconds"],
+                    "since": _output(resource, kind.watch_since),
+                    # masked in the log lines a failure quotes; a secret input, encrypted in state
+                    "secrets": getattr(resource, secret_env.FIELD, None) or {},
+                }
+            )
+    return Readiness(READINESS_ID, {"targets": targets}) if targets else None
+
+
 def _output(resource: GradientResource, output: str) -> pulumi.Output[Any]:
     """A resource's output that a reference resolves to: its Pulumi id, or a named output."""
     return resource.id if output == "id" else getattr(resource, output)
 
 
-def export(declared: DeclaredStack) -> None:
+def export(declared: DeclaredStack, readiness: Readiness | None = None) -> None:
+    """Each kind's exports; for an entry the Readiness resource waited for, the values it reached (a status, a
+    run's phase and model) rather than those its own operation returned before it settled."""
     for kind in registry():
         pulumi.export(
             kind.section,
             {
                 key: {
-                    name: resource.id if output == "id" else getattr(resource, output)
+                    name: _exported(resource, output, f"{kind.section}.{key}", readiness)
                     for name, output in kind.exports.items()
                 }
                 for key, resource in declared.get(kind.section, {}).items()
             },
         )
+    if readiness is not None:
+        pulumi.export("readiness", readiness.statuses)
+
+
+def _exported(resource: GradientResource, output: str, name: str, readiness: Readiness | None) -> pulumi.Output[Any]:
+    own = _output(resource, output)
+    if readiness is None or output == "id":
+        return own
+    return pulumi.Output.all(own, readiness.statuses).apply(
+        lambda values: (values[1] or {}).get(name, {}).get(output, values[0])
+    )

@@ -18,6 +18,7 @@ from .kinds.dataset.lifecycle import DatasetLifecycle
 from .kinds.deployment.lifecycle import DeploymentLifecycle
 from .kinds.experiment.lifecycle import ExperimentLifecycle
 from .kinds.project.lifecycle import ProjectLifecycle
+from .readiness.lifecycle import ReadinessLifecycle
 
 
 class ProjectProvider(LifecycleProvider):
@@ -34,6 +35,10 @@ class ExperimentProvider(LifecycleProvider):
 
 class DeploymentProvider(LifecycleProvider):
     lifecycle = DeploymentLifecycle
+
+
+class ReadinessProvider(LifecycleProvider):
+    lifecycle = ReadinessLifecycle
 
 
 class GradientResource(Resource):
@@ -74,6 +79,13 @@ class Deployment(GradientResource, module="gradient", name="Deployment"):
     deploymentId: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     status: pulumi.Output[str]
+
+
+class Readiness(GradientResource, module="gradient", name="Readiness"):
+    """The stack's one wait for every deployment and experiment deferred to it (gradient_provider/readiness)."""
+
+    provider_class = ReadinessProvider
+    statuses: pulumi.Output[dict[str, Any]]
 
 
 # kind name (the table's) -> its resource class, for the program

@@ -77,6 +77,11 @@ class PaperspaceApi:
         found = [Deployment.from_json(item) for item in items if item.get("name") == name]
         return next((d for d in found if d.project_id == project_id), None)
 
+    def project_deployments(self, project_id: str) -> list[Deployment]:
+        """Every deployment of a project with its latest spec: one list for many waits (projectDeployments-list)."""
+        items = self.client.paginate(f"/projects/{project_id}/deployments")
+        return [d for d in (Deployment.from_json(item) for item in items) if d.project_id == project_id]
+
     def deployment_runs(self, deployment_id: str) -> list[DeploymentRun]:
         return [
             DeploymentRun.from_json(run) for run in self.client.request("GET", f"/deployments/{deployment_id}/runs")

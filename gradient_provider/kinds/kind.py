@@ -13,6 +13,7 @@ from typing import Any
 
 from ..lifecycles.base import Lifecycle
 from ..lifecycles.policy import EntryProblem, FieldTable, Risk
+from ..readiness.watch import Watch
 
 # price of one hour of a machine type, or None when unknown
 PriceOf = Callable[[str | None], float | None]
@@ -77,6 +78,10 @@ class Kind:
     unique_identity: bool = False
     # What removing an entry does, for the review plan: its risk and a note (the default: destroy, no note).
     on_delete: Callable[[Mapping[str, Any]], tuple[Risk, str | None]] | None = None
+    # A kind whose operations may leave the waiting to the stack's Readiness resource: how it observes many
+    # at once, and which output says what an operation produced (a spec id, a run number).
+    watch: Watch | None = None
+    watch_since: str = ""
 
     @property
     def kind(self) -> str:

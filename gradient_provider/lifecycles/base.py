@@ -207,8 +207,9 @@ POLL_FRACTION = 0.05  # of the time waited so far
 
 
 def next_poll(elapsed: float, cap: float, rng: random.Random) -> float:
-    """Seconds until the next probe: half a second at first, then a twentieth of the time waited so far, with
-    ±10 % jitter (many waits started together do not poll in lockstep), never more than ``cap`` (the
-    configured poll interval, `gradient:pollIntervalSeconds`)."""
+    """Seconds until the next probe: half a second at first, then a twentieth of the time waited so far, never
+    more than ``cap`` (the configured poll interval, `gradient:pollIntervalSeconds`), shortened by up to 20 % at
+    random so many waits started together do not poll in lockstep. Never lengthened: the end of a wait of T
+    seconds is seen within max(0.5 s, 5 % of T)."""
     base = max(FIRST_POLL_SECONDS, elapsed * POLL_FRACTION)
-    return min(cap, base * rng.uniform(0.9, 1.1))
+    return min(cap, base * rng.uniform(0.8, 1.0))

@@ -19,6 +19,10 @@ from ..jsonschema_rules import validator_for
 # (<Pulumi project>/<stack>/<section>/<key>), for a create to mark what it makes.
 OWNER = "owner"
 
+# A provider input the program sets on a deployment or an experiment that the stack's Readiness resource waits
+# for: its create and update then return once Paperspace accepted the change (see gradient_provider/readiness).
+WAIT_IN_STACK = "waitInStack"
+
 # A stack-file field every kind has: the id of an existing Paperspace object that the entry's create takes over
 # instead of making a new one (lifecycles/base.py, ``Lifecycle.create_or_adopt``).
 ADOPT = "adopt"
@@ -150,6 +154,19 @@ def waiting_rules(modes: list[str], what: str, timeout_default: int, timeout_max
             default=timeout_default,
         ),
     }
+
+
+def wait_in_stack_rule() -> FieldRule:
+    """The `waitInStack` input of a kind whose waits the Readiness resource may take over."""
+    return FieldRule(
+        Policy.LOCAL_ONLY,
+        Risk.SAFE,
+        {"type": "boolean"},
+        "Set by the program: the stack's Readiness resource waits for this, so its create and update return once "
+        "Paperspace accepted the change and hold none of the provider's four operation slots while it settles.",
+        provider_only=True,
+        create_only=True,
+    )
 
 
 @dataclass(frozen=True)

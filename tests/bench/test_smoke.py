@@ -15,7 +15,7 @@ from tests.support.emulator import REPO_ROOT
 
 def test_the_smoke_run_prints_one_well_formed_json_line_per_figure() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "bench", "--smoke"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -23,9 +23,9 @@ def test_the_smoke_run_prints_one_well_formed_json_line_per_figure() -> None:
     assert [figure["name"] for figure in figures] == list(FIGURES)
     for figure in figures:
         assert set(figure) == {"name", "value", "baseline", "ratio", "unit"}
-        assert figure["unit"] in ("s", "req/s")
+        assert figure["unit"] in ("s", "req/s", "reads/s", "writes", "requests")
         assert all(isinstance(figure[key], float) and math.isfinite(figure[key]) for key in ("value", "baseline"))
-        assert figure["value"] > 0 and figure["baseline"] > 0
+        assert figure["value"] >= 0 and figure["baseline"] > 0  # a no-op's writes are 0
         assert math.isclose(figure["ratio"], figure["value"] / figure["baseline"])
     table = done.stdout.split("\n{", 1)[0]
     assert table.splitlines()[0].split()[:5] == ["figure", "value", "baseline", "ratio", "unit"]

@@ -457,7 +457,9 @@ class _Auditor:
             self._differences(what, wanted, seen)
             self._env(what, where[0], train.get("env") or {}, entry.get("env") or {})
             model = self.models[key] = _registered_model(latest)
-            output = self._outputs("Experiment", key).get("modelId")
+            # the model the stack reports: the Readiness resource's, for an experiment it waited for
+            waited = self._outputs("Readiness", "readiness").get("statuses", {}).get(f"experiments.{key}")
+            output = (waited or self._outputs("Experiment", key)).get("modelId")
             if entry.get("model") and (model is None or output != model):
                 self.found.lost_updates.append(f"{what}: modelId output {output}, its latest run registered {model}")
 

@@ -109,6 +109,7 @@ def exercise(api: Counting, dataset_id: str | None = None) -> None:
     deployment_id = api.upsert_deployment(project.id, build_config(_deployment_inputs(project.id), 1))
     api.get_deployment(deployment_id)
     assert api.find_deployment(project.id, "api") is not None
+    assert [d.id for d in api.project_deployments(project.id)] == [deployment_id]
     api.deployment_runs(deployment_id)
     spec = build_spec(_experiment_inputs(project.id, dataset_id))
     workflow = api.create_workflow(project.id, "train", spec)
@@ -197,6 +198,7 @@ def test_the_client_parses_the_smallest_documented_responses(nulls: bool) -> Non
     deployment = api.get_deployment("d1")
     assert deployment.latest_spec is None or deployment.latest_spec.id == "x"
     api.find_deployment("p1", "api")
+    api.project_deployments("p1")
     api.deployment_runs("d1")
     api.delete_deployment("d1")
     api.create_workflow("p1", "w", {"jobs": {}})

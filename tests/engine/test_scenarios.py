@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gradient_provider.resources import DeploymentProvider, ExperimentProvider, ProjectProvider
+from gradient_provider.resources import DeploymentProvider, ExperimentProvider, ProjectProvider, ReadinessProvider
 from tests.support.dynamic_server import provider_blob
 from tests.support.emulator import REPO_ROOT, EmulatorProcess
 
@@ -48,9 +48,15 @@ def test_up_from_empty_creates_everything_in_dependency_order(
     engine: Engine, emulator: EmulatorProcess, api: httpx.Client
 ) -> None:
     steps = engine.up()
-    assert _ops(steps) == {"research": ["create"], "other": ["create"], "train": ["create"], "api": ["create"]}
+    assert _ops(steps) == {
+        "research": ["create"],
+        "other": ["create"],
+        "train": ["create"],
+        "api": ["create"],
+        "readiness": ["create"],
+    }
     order = [s.urn.rsplit("::", 1)[-1] for s in steps]
-    assert order.index("research") < order.index("train") < order.index("api")
+    assert order.index("research") < order.index("train") < order.index("api") < order.index("readiness")
     assert _objects(emulator) == {
         "project": 2,
         "workflow": 1,
@@ -64,7 +70,10 @@ def test_up_from_empty_creates_everything_in_dependency_order(
     deployment = engine.resource("Deployment", "api")
     live = _deployment(api, deployment.id)
     assert live["projectId"] == engine.resource("Project", "research").id
-    assert live["latestSpec"]["dtHealthy"] and deployment.outputs["status"] == "ready"
+    # the deployment's create returned once accepted; the stack's Readiness resource waited until it was ready
+    statuses = engine.resource("Readiness", "readiness").outputs["statuses"]
+    assert live["latestSpec"]["dtHealthy"] and statuses["deployments.api"]["status"] == "ready"
+    assert statuses["deployments.api"]["specId"] == live["latestSpec"]["id"]
     train = engine.resource("Experiment", "train")
     assert live["latestSpec"]["data"]["integrations"][0]["id"] == train.outputs["modelId"]
     assert deployment.dependencies == sorted([engine.resource("Project", "research").urn, train.urn])
@@ -110,7 +119,13 @@ def test_preview_makes_no_api_call_and_changes_nothing(
     project.edit("command: python train.py", "command: python train.py --lr 0.1")
     before = _calls(emulator)
     steps = engine.preview()
-    assert _ops(steps) == {"research": ["same"], "other": ["same"], "train": ["update"], "api": ["update"]}
+    assert _ops(steps) == {
+        "research": ["same"],
+        "other": ["same"],
+        "train": ["update"],
+        "api": ["update"],
+        "readiness": ["update"],
+    }
     assert _calls(emulator) == before
     assert engine.state_path.read_text() == checkpoint
 
@@ -124,7 +139,7 @@ def test_replicas_and_image_change_in_place(engine: Engine, project: Project, ap
     assert engine.resource("Deployment", "api").id == ident
     spec = _deployment(api, ident)["latestSpec"]["data"]
     assert spec["resources"]["replicas"] == 3 and spec["image"] == "paperspace/fastapi-deployment:1.9"
-    assert engine.resource("Deployment", "api").outputs["readyReplicas"] == 3
+    assert engine.resource("Readiness", "readiness").outputs["statuses"]["deployments.api"]["readyReplicas"] == 3
 
 
 def test_project_rename_is_in_place(engine: Engine, project: Project, api: httpx.Client) -> None:
@@ -168,7 +183,7 @@ def test_moving_a_deployment_to_another_project_replaces_it_without_an_orphan(
     assert new.id != old_id and api.get(f"/deployments/{old_id}").status_code == 404
     items = api.get("/deployments").json()["items"]
     assert [(d["id"], d["projectId"]) for d in items] == [(new.id, engine.resource("Project", "other").id)]
-    assert [r.delete for r in engine.state()] == [False] * 4
+    assert [r.delete for r in engine.state()] == [False] * 5
 
 
 def test_removing_a_deployment_from_the_stack_deletes_it(engine: Engine, project: Project, api: httpx.Client) -> None:
@@ -178,7 +193,10 @@ def test_removing_a_deployment_from_the_stack_deletes_it(engine: Engine, project
     project.write(text[: text.index("deployments:")])
     assert _ops(engine.up())["api"] == ["delete"]
     assert api.get(f"/deployments/{ident}").status_code == 404
-    assert {r.kind for r in engine.state()} == {"Project", "Experiment"}
+    assert {r.kind for r in engine.state()} == {"Project", "Experiment", "Readiness"}
+    # no deployment mounts the model any more: the readiness resource waits for the experiment now
+    targets = engine.resource("Readiness", "readiness").inputs["targets"]
+    assert [t["resource"] for t in targets] == ["experiments.train"]
 
 
 def test_refresh_shows_out_of_band_edits_and_drops_what_was_deleted(engine: Engine, api: httpx.Client) -> None:
@@ -219,6 +237,7 @@ def test_editing_provider_code_leaves_the_provider_blob_unchanged(engine: Engine
         "Project": provider_blob(ProjectProvider),
         "Experiment": provider_blob(ExperimentProvider),
         "Deployment": provider_blob(DeploymentProvider),
+        "Readiness": provider_blob(ReadinessProvider),
     }
     # Serialize again from an edited copy of the package: a by-value pickle would change; by reference cannot.
     edited = tmp_path / "edited"

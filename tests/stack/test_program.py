@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pulumi
 import pytest
+from pulumi.runtime import rpc
 
 from tests.support.emulator import REPO_ROOT
 from tests.support.program import Monitor, run_program
@@ -24,6 +25,7 @@ def test_dev_declares_exactly_its_resources_with_their_inputs_and_dependencies()
         ("Deployment", "api"),
         ("Experiment", "train"),
         ("Project", "research"),
+        ("Readiness", "readiness"),
     ]
     assert all(r.type.startswith("pulumi-python:dynamic/gradient:") for r in monitor.registrations)
     # owner: which stack entry this is, for a create to mark what it makes (kinds/project)
@@ -53,13 +55,37 @@ def test_dev_declares_exactly_its_resources_with_their_inputs_and_dependencies()
     assert api.dependencies == sorted([_urn(monitor, "Project", "research"), _urn(monitor, "Experiment", "train")])
 
 
+def test_one_readiness_resource_waits_for_what_nothing_else_consumes() -> None:
+    """The deployment returns once Paperspace accepted it and the Readiness resource waits for it; the experiment
+    whose model the deployment mounts must finish in its own operation (the deployment needs the model's id)."""
+    monitor = run_program("dev", secret_config=DEV_SECRETS)
+    assert monitor.by_name("Deployment", "api").inputs["waitInStack"] is True
+    assert "waitInStack" not in monitor.by_name("Experiment", "train").inputs
+    readiness = monitor.by_name("Readiness", "readiness")
+    [target] = readiness.inputs["targets"]
+    # `since` is the deployment's specId output, which only a real create returns (the mocks echo inputs)
+    assert {k: v for k, v in target.items() if k not in ("secrets", "since")} == {
+        "resource": "deployments.api",
+        "kind": "Deployment",
+        "id": "api-id",
+        "projectId": "research-id",
+        "name": "api",
+        "wait": "ready",
+        "timeoutSeconds": 900,
+    }
+    assert readiness.dependencies == [_urn(monitor, "Deployment", "api")]
+    secrets = readiness.raw.fields["targets"].list_value.values[0].struct_value.fields["secrets"].struct_value
+    assert secrets.fields[rpc._special_sig_key].string_value == rpc._special_secret_sig, "they travel as secrets"
+    assert target["secrets"] == {"HF_TOKEN": "hf_dev_token_123"}, "to mask in what a failure quotes"
+
+
 def test_secret_config_stays_secret_and_other_values_do_not() -> None:
     monitor = run_program("dev", secret_config=DEV_SECRETS)
     api = monitor.by_name("Deployment", "api")
     assert api.is_secret("secretEnv", "HF_TOKEN")
     assert not api.is_secret("env", "LOG_LEVEL")
     for registration in monitor.registrations:
-        if registration.name != "api":
+        if registration.name not in ("api", "readiness"):  # readiness: to mask it (as a secret, checked below)
             assert "hf_dev_token_123" not in str(registration.inputs)
 
 
@@ -73,6 +99,7 @@ def test_prod_declares_both_projects_both_deployments_and_the_datasets_its_jobs_
         ("Experiment", "train"),
         ("Project", "research"),
         ("Project", "serving"),
+        ("Readiness", "readiness"),
     ]
     api = monitor.by_name("Deployment", "api")
     assert api.inputs["name"] == "resnet50-api" and api.inputs["projectId"] == "serving-id"

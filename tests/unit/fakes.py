@@ -289,3 +289,6 @@ class FakeApi(PaperspaceApi):
             JobLog(name, job.phase, job.message, tuple(LogLine("t", text) for text in self.job_logs.get(name, [name])))
             for name, job in run.jobs.items()
         ]
+
+    def project_deployments(self, project_id: str) -> list[Deployment]:
+        return [self.get_deployment(d.id) for d in self.deployments.values() if d.project_id == project_id]

@@ -8,6 +8,7 @@ from typing import Any
 from ..kind import IN_PROJECT, Cost, Kind, PriceOf, Reference
 from .lifecycle import DeploymentLifecycle
 from .table import MODEL_MOUNT_PATH, TABLE
+from .watch import DeploymentWatch
 
 
 def hourly(view: Mapping[str, Any], price_of: PriceOf, notes: list[str]) -> float | None:
@@ -50,4 +51,6 @@ KIND = Kind(
     exports={"id": "id", "endpoint": "endpoint", "status": "status"},
     identity=("name", "project"),
     unique_identity=True,
+    watch=DeploymentWatch(),
+    watch_since="specId",
 )

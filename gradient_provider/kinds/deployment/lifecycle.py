@@ -11,7 +11,7 @@ from ...client import GradientApiError, NotFoundError
 from ...client.models import Deployment, DeploymentRun
 from ...lifecycles import secret_env
 from ...lifecycles.base import Created, Lifecycle, Observed, OperationFailedError
-from ...lifecycles.policy import Policy
+from ...lifecycles.policy import WAIT_IN_STACK, Policy
 from .table import SECRET_PREFIX, TABLE
 from .wire import build_config, inputs_from_config
 
@@ -109,15 +109,30 @@ class DeploymentLifecycle(Lifecycle):
             return {**olds, **news, secret_env.REVISION_OUTPUT: revision, secret_env.RETIRED_OUTPUT: retired}
         synced = secret_env.sync(self.api, SECRET_PREFIX, news["projectId"], olds, news)
         watch = _Watch()
+        olds = self._with_status_before(ident, olds, news)
+        # A rollback needs this update to see the failure itself: then it waits here, holding a slot.
+        rolls_back = bool(news["rollback"]) and olds.get("status") == "ready"
+        wait = "none" if news.get(WAIT_IN_STACK) and not rolls_back else news["wait"]
         try:
             self.api.upsert_deployment(news["projectId"], build_config(news, revision), deployment_id=ident)
-            observed = self._wait(ident, news["name"], news["wait"], news["timeoutSeconds"], watch)
+            observed = self._wait(ident, news["name"], wait, news["timeoutSeconds"], watch)
         except OperationFailedError as failure:  # the new spec's instances failed, or its time ran out
             raise self._after_failed_update(ident, olds, news, synced, watch, failure) from failure
         except Exception:
             synced.undo(self.api)  # Pulumi keeps the old state: so does Paperspace, as far as secrets go
             raise
         return self._finish(ident, news, revision, retired + synced.retired, observed)
+
+    def _with_status_before(self, ident: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        """The old state with the status the deployment has now, when the state cannot know it: its last
+        operation returned before it settled (the stack's Readiness resource waited), so whether there is a
+        healthy spec to roll back to is read from Paperspace (one look, only when a rollback could follow)."""
+        if (not olds.get(WAIT_IN_STACK) and not news.get(WAIT_IN_STACK)) or not news["rollback"]:
+            return olds
+        if olds.get("status") == "ready":
+            return olds
+        status, _, _ = observe(self.api.get_deployment(ident), self.api.deployment_runs(ident))
+        return {**olds, "status": status}
 
     def read(self, ident: str, state: dict[str, Any]) -> Observed | None:
         try:
@@ -144,8 +159,9 @@ class DeploymentLifecycle(Lifecycle):
                 secret_env.delete_all(self.api, SECRET_PREFIX, inputs)
 
     def _settle(self, deployment_id: str, inputs: dict[str, Any], revision: int, retired: list[str]) -> dict[str, Any]:
-        """Wait as the inputs ask and return every output."""
-        observed = self._wait(deployment_id, inputs["name"], inputs["wait"], inputs["timeoutSeconds"], _Watch())
+        """Wait as the inputs ask (unless the stack's Readiness resource waits instead) and return every output."""
+        wait = "none" if inputs.get(WAIT_IN_STACK) else inputs["wait"]
+        observed = self._wait(deployment_id, inputs["name"], wait, inputs["timeoutSeconds"], _Watch())
         return self._finish(deployment_id, inputs, revision, retired, observed)
 
     def _wait(self, deployment_id: str, name: str, wait: str, timeout_seconds: float, watch: _Watch) -> Observation:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...lifecycles import secret_env
 from ...lifecycles.policy import (
     ADOPT,
+    WAIT_IN_STACK,
     FieldRule,
     FieldTable,
     Policy,
@@ -12,6 +13,7 @@ from ...lifecycles.policy import (
     adopt_rule,
     name_rule,
     project_rule,
+    wait_in_stack_rule,
     waiting_rules,
 )
 
@@ -192,6 +194,7 @@ TABLE = FieldTable(
             timeout_default=900,
             timeout_max=86400,
         ),
+        WAIT_IN_STACK: wait_in_stack_rule(),
         "rollback": FieldRule(
             Policy.LOCAL_ONLY,
             Risk.SAFE,

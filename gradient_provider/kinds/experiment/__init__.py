@@ -11,6 +11,7 @@ from ..kind import IN_PROJECT, Cost, Kind, LocalFiles, PriceOf, Reference
 from .jobs import dataset_keys
 from .lifecycle import ExperimentLifecycle
 from .table import TABLE
+from .watch import ExperimentWatch
 
 
 def run_cost(view: Mapping[str, Any], price_of: PriceOf, notes: list[str]) -> float | None:
@@ -58,4 +59,6 @@ KIND = Kind(
     exports={"workflowId": "id", "runNumber": "runNumber", "phase": "phase", "modelId": "modelId"},
     identity=("name", "project"),
     unique_identity=True,
+    watch=ExperimentWatch(),
+    watch_since="runNumber",
 )

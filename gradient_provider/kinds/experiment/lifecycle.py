@@ -8,13 +8,14 @@ spec (workflows-update takes a name only): the project is kept in state and ever
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
-from ...client import GradientApiError, NotFoundError
+from ...client import GradientApiError, NotFoundError, PaperspaceApi
 from ...client.models import Workflow, WorkflowRun
 from ...lifecycles import secret_env
 from ...lifecycles.base import Created, Lifecycle, Observed, OperationFailedError, log
-from ...lifecycles.policy import Policy
+from ...lifecycles.policy import WAIT_IN_STACK, Policy
 from ...review.credentials import mask_text
 from ...workspace.stage import stage
 from .table import MODEL_JOB, SECRET_PREFIX, TABLE
@@ -125,44 +126,19 @@ class ExperimentLifecycle(Lifecycle):
     def _wait(self, workflow: Workflow, run: WorkflowRun, inputs: dict[str, Any]) -> WorkflowRun:
         what = f"experiment {workflow.name!r} ({workflow.id}) run {run.number}"
         wait: str = inputs["wait"]
-        if wait == "none":
+        if wait == "none" or inputs.get(WAIT_IN_STACK):  # or the stack's Readiness resource waits for it
             return run
 
         def probe() -> tuple[bool, str, WorkflowRun]:
             current = self.api.get_run(workflow.id, run.number)
             if current.failed:
-                tail = self._log_tail(workflow, current, inputs)
-                raise OperationFailedError(f"{what} ended {current.phase}: {_failure(current)}{tail}")
+                secrets = inputs.get(secret_env.FIELD) or {}
+                report = failure_report(self.api, workflow.id, current, secrets)
+                raise OperationFailedError(f"experiment {workflow.name!r} ({workflow.id}) {report}")
             done = current.phase == "Succeeded" or (wait == "started" and current.phase == "Running")
             return done, current.phase, current
 
         return self.wait_for(what, probe, inputs["timeoutSeconds"])
-
-    def _log_tail(self, workflow: Workflow, run: WorkflowRun, inputs: dict[str, Any]) -> str:
-        """The last lines the failed job logged, for the error; secret values and credential-looking text are
-        masked (a job may print its environment). Empty when there are no logs to show."""
-        failed = [name for name, job in run.jobs.items() if job.phase in ("Failed", "Error")]
-        if not failed:
-            return ""
-        # the job the run's message names first: the one that failed the run when several ended badly
-        failed.sort(key=lambda name: f"'{name}'" not in (run.message or ""))
-        try:
-            logs = {job.name: job for job in self.api.run_logs(workflow.id, run)}
-        except GradientApiError as error:
-            return f"\n(the logs of job {failed[0]!r} could not be read: {error})"
-        job = logs.get(failed[0])
-        if job is None or not job.lines:
-            return f"\n(job {failed[0]!r} logged nothing)"
-        secrets = [str(v) for v in (inputs.get(secret_env.FIELD) or {}).values() if isinstance(v, str) and v]
-        shown = []
-        for line in job.lines[-LOG_TAIL_LINES:]:
-            text = line.message
-            for secret in secrets:
-                text = text.replace(secret, "[secret]")
-            shown.append(f"  {mask_text(text)}")
-        header = f"last {len(shown)} log line(s) of job {failed[0]!r}"
-        hint = f"python -m gradient_provider logs --stack STACK EXPERIMENT --run {run.number} --job {failed[0]}"
-        return f"\n{header} (all of them: {hint}):\n" + "\n".join(shown)
 
     def _outputs(
         self, workflow: Workflow, runs: list[WorkflowRun], inputs: dict[str, Any], revision: int, retired: list[str]
@@ -209,6 +185,38 @@ class ExperimentLifecycle(Lifecycle):
                 return found
         named = [m for m in self.api.list_models(inputs["projectId"]) if m.name == name]
         return max(named, key=lambda m: m.dt_created).id if named else None
+
+
+def failure_report(api: PaperspaceApi, workflow_id: str, run: WorkflowRun, secrets: Mapping[str, Any]) -> str:
+    """Why a run failed: its phase and message, each job that did not succeed, and the failed job's last log
+    lines with the given secret values and anything that looks like a credential masked."""
+    return f"run {run.number} ended {run.phase}: {_failure(run)}{_log_tail(api, workflow_id, run, secrets)}"
+
+
+def _log_tail(api: PaperspaceApi, workflow_id: str, run: WorkflowRun, secrets: Mapping[str, Any]) -> str:
+    """The last lines the failed job logged (a job may print its environment: values are masked)."""
+    failed = [name for name, job in run.jobs.items() if job.phase in ("Failed", "Error")]
+    if not failed:
+        return ""
+    # the job the run's message names first: the one that failed the run when several ended badly
+    failed.sort(key=lambda name: f"'{name}'" not in (run.message or ""))
+    try:
+        logs = {job.name: job for job in api.run_logs(workflow_id, run)}
+    except GradientApiError as error:
+        return f"\n(the logs of job {failed[0]!r} could not be read: {error})"
+    job = logs.get(failed[0])
+    if job is None or not job.lines:
+        return f"\n(job {failed[0]!r} logged nothing)"
+    values = [str(v) for v in secrets.values() if isinstance(v, str) and v]
+    shown = []
+    for line in job.lines[-LOG_TAIL_LINES:]:
+        text = line.message
+        for value in values:
+            text = text.replace(value, "[secret]")
+        shown.append(f"  {mask_text(text)}")
+    header = f"last {len(shown)} log line(s) of job {failed[0]!r}"
+    hint = f"python -m gradient_provider logs --stack STACK EXPERIMENT --run {run.number} --job {failed[0]}"
+    return f"\n{header} (all of them: {hint}):\n" + "\n".join(shown)
 
 
 def _failure(run: WorkflowRun) -> str:

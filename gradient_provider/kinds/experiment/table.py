@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...lifecycles import secret_env
 from ...lifecycles.policy import (
     ADOPT,
+    WAIT_IN_STACK,
     FieldRule,
     FieldTable,
     Policy,
@@ -13,6 +14,7 @@ from ...lifecycles.policy import (
     name_rule,
     project_rule,
     unique_by,
+    wait_in_stack_rule,
     waiting_rules,
 )
 from ...workspace import HASH_INPUT
@@ -189,6 +191,7 @@ TABLE = FieldTable(
             timeout_default=3600,
             timeout_max=604800,
         ),
+        WAIT_IN_STACK: wait_in_stack_rule(),
         ADOPT: adopt_rule("experiment"),
     },
     outputs={
