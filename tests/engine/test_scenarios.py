@@ -298,3 +298,27 @@ def test_invalid_stack_file_applies_nothing(engine: Engine, project: Project, em
     with pytest.raises(EngineError, match=r"deployments\.api\.replicas: expected an integer"):
         engine.up()
     assert _calls(emulator) == before and engine.state_path.read_text() == checkpoint
+
+
+def test_a_deployment_that_crashes_fails_the_up_through_the_readiness_resource_until_fixed(
+    engine: Engine, project: Project, api: httpx.Client
+) -> None:
+    """The create returns once Paperspace accepted the spec (it is in state: nothing is orphaned); the stack's
+    Readiness resource sees the instances crash and fails the up naming the resource and the instance's
+    message; every next up waits again until the stack file is fixed."""
+    project.edit("env: {MODE: prod,", 'env: {MODE: prod, EMULATOR_CRASH: "1",')
+    with pytest.raises(EngineError) as failure:
+        engine.up()
+    message = str(failure.value)
+    deployment = engine.resource("Deployment", "api")
+    assert f"deployments.api (deployment 'api', {deployment.id}) failed: instance " in message
+    assert "crash requested by EMULATOR_CRASH=1" in message
+    assert "Readiness" not in {r.kind for r in engine.state()}, "a failed create records nothing"
+    with pytest.raises(EngineError, match="crash requested"):
+        engine.up()
+    project.edit('env: {MODE: prod, EMULATOR_CRASH: "1",', "env: {MODE: prod,")
+    steps = _ops(engine.up())
+    assert steps["api"] == ["update"] and steps["readiness"] == ["create"]
+    statuses = engine.resource("Readiness", "readiness").outputs["statuses"]
+    assert statuses["deployments.api"]["status"] == "ready"
+    assert _deployment(api, deployment.id)["latestSpec"]["dtHealthy"]

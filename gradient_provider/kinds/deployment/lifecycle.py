@@ -40,6 +40,7 @@ def observe(deployment: Deployment, runs: list[DeploymentRun]) -> tuple[str, int
         detail = "; ".join(f"instance {i.id} {i.state}: {i.message or 'no message'}" for i in failing)
         return "failed", ready, detail
     if spec.dt_healthy:
+        ready = ready if run else wanted  # healthy: every replica was ready (the runs were not read)
         return "ready", ready, f"{ready}/{wanted} replicas ready"
     return "applied", ready, f"{ready}/{wanted} replicas ready"
 
@@ -137,7 +138,9 @@ class DeploymentLifecycle(Lifecycle):
     def read(self, ident: str, state: dict[str, Any]) -> Observed | None:
         try:
             deployment = self.api.get_deployment(ident)
-            runs = self.api.deployment_runs(ident)
+            # one read per deployment when it is healthy: its runs only tell more while it is not
+            healthy = deployment.latest_spec is not None and bool(deployment.latest_spec.dt_healthy)
+            runs = [] if healthy else self.api.deployment_runs(ident)
         except NotFoundError:
             return None
         config = deployment.latest_spec.data if deployment.latest_spec else {}
