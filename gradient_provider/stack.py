@@ -46,6 +46,7 @@ def _validator(kinds: tuple[Kind, ...]) -> Validator:
 
 
 _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_HASH = re.compile("#")
 MAX_SUGGESTION_CANDIDATES = 200  # beyond this many keys, a bad reference gets no "did you mean"
 
 
@@ -354,29 +355,38 @@ def _config_key(var: str) -> str:
 
 def _comment_problems(located: Located, text: str) -> list[Problem]:
     """Credential-looking text outside every scalar: in a comment (or an anchor's or a tag's name)."""
+    hashes = [match.start() for match in _HASH.finditer(text)]
+    if not hashes:
+        return []
     line_starts = [0] + [match.end() for match in _BREAK.finditer(text)]
     if text.startswith("\ufeff"):
         line_starts[0] = 1  # YAML's columns do not count a byte-order mark
+
+    def offset(line: int, column: int) -> int:
+        return line_starts[line] + column if line < len(line_starts) else len(text)
+
+    spans = located.scalar_spans
+    starts = [offset(line, column) for (line, column), _ in spans]
+    # the furthest any scalar so far reaches: a '#' before it is inside a scalar (a value may hold '#')
+    reach = list(itertools.accumulate((offset(line, column) for _, (line, column) in spans), max, initial=0))
     problems: list[Problem] = []
-    position = 0
-    for (start_line, start_column), (end_line, end_column) in [*located.scalar_spans, ((len(line_starts), 0), (0, 0))]:
-        start = line_starts[start_line] + start_column if start_line < len(line_starts) else len(text)
-        comment = text.find("#", position, start)
-        while comment >= 0:
-            line = bisect.bisect_right(line_starts, comment)  # 1-based: the line the comment is on
-            end = min(start, line_starts[line] if line < len(line_starts) else len(text))
-            hits = scan(text[comment:end])
-            if hits:  # one problem per comment, naming the first rule it breaks
-                message = (
-                    f"a comment holds what looks like a credential ({hits[0].kind}); a stack file is committed: "
-                    "remove it and keep the value in secret config (`{secret: KEY}`)"
-                )
-                problems.append(Problem(located.file, line, "(comment)", message))
-            if len(problems) > 10 * MAX_PROBLEMS:
-                return problems  # enough to say so
-            comment = text.find("#", end, start)
-        if end_line < len(line_starts):
-            position = max(position, line_starts[end_line] + end_column)
+    covered = 0  # the end of the last comment looked at: a '#' inside it starts nothing new
+    for at in hashes:
+        index = bisect.bisect_right(starts, at)  # spans that start at or before the '#'
+        if at < covered or at < reach[index]:
+            continue
+        line = bisect.bisect_right(line_starts, at)  # 1-based: the line the comment is on
+        next_scalar = starts[index] if index < len(starts) else len(text)
+        covered = min(next_scalar, line_starts[line] if line < len(line_starts) else len(text))
+        hits = scan(text[at:covered])
+        if hits:  # one problem per comment, naming the first rule it breaks
+            message = (
+                f"a comment holds what looks like a credential ({hits[0].kind}); a stack file is committed: "
+                "remove it and keep the value in secret config (`{secret: KEY}`)"
+            )
+            problems.append(Problem(located.file, line, "(comment)", message))
+        if len(problems) > 10 * MAX_PROBLEMS:
+            return problems  # enough to say so
     return problems
 
 
