@@ -62,7 +62,7 @@ def _stack_file(stack: Any) -> Path:
 
 def test_up_then_up_again_changes_nothing(stack: Any, emulator: EmulatorProcess) -> None:
     result = stack.up()
-    assert result.summary.resource_changes["create"] == 5  # the stack and four resources
+    assert result.summary.resource_changes["create"] == 6  # the stack, four resources and the Readiness resource
     writes = emulator.stats()["writes"]
     again = stack.up()
     assert again.summary.resource_changes.get("create", 0) == 0
@@ -76,7 +76,7 @@ def test_preview_makes_no_api_call(stack: Any, emulator: EmulatorProcess) -> Non
     path.write_text(path.read_text().replace("replicas: 2", "replicas: 3"))
     total = emulator.stats()["total"]
     preview = stack.preview()
-    assert preview.change_summary.get("update") == 1
+    assert preview.change_summary.get("update") == 2  # the deployment, and the Readiness resource that waits for it
     assert emulator.stats()["total"] == total
 
 
