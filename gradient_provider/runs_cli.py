@@ -8,23 +8,21 @@ from PAPERSPACE_API_KEY (secret config is encrypted: only Pulumi can read it).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from .client import GradientApiError, GradientClient, PaperspaceApi
 from .client.models import JobLog, WorkflowRun
-from .client.settings import ClientSettings, MissingApiKeyError
 from .kinds.experiment.wire import dataset_versions
 from .kinds.project.lifecycle import owner_tag
 from .review.credentials import mask_text
 from .stack import load_stack
+from .stack_settings import StackSettingsError, stack_settings
 from .yaml_source import SourceError
 
 FOLLOW_POLL_SECONDS = 2.0
@@ -54,7 +52,10 @@ def locate(stack: str, experiment: str, root: Path) -> Located:
     entry = experiments[experiment]
     project_key = entry.references["project"]
     project_name = declared.section("projects")[project_key].inputs["name"]
-    api = PaperspaceApi(GradientClient(_settings(stack, root)))
+    try:
+        api = PaperspaceApi(GradientClient(stack_settings(stack, root)))
+    except StackSettingsError as error:
+        raise RunsError(str(error)) from None
     named = [p for p in api.list_projects() if p.name == project_name]
     if len(named) > 1:  # the one this stack entry made carries its owner tag
         tag = owner_tag(f"{_pulumi_project(root)}/{stack}/projects/{project_key}")
@@ -65,28 +66,6 @@ def locate(stack: str, experiment: str, root: Path) -> Located:
     if workflow is None:
         raise RunsError(f"experiment {experiment!r} has no workflow in project {project_name!r} yet")
     return Located(api, workflow.id, api.list_runs(workflow.id))
-
-
-def _settings(stack: str, root: Path) -> ClientSettings:
-    config = _stack_config(root / f"Pulumi.{stack}.yaml")
-    settings = ClientSettings.resolve(lambda key: config.get(key), os.environ)
-    try:
-        settings.require_key()
-    except MissingApiKeyError as error:
-        raise RunsError(f"{error} (here: the environment variable, as secret config is encrypted)") from None
-    return settings
-
-
-def _stack_config(path: Path) -> dict[str, Any]:
-    """Plain (not secure) values of a Pulumi stack file's config."""
-    try:
-        data = yaml.safe_load(path.read_text()) if path.exists() else None
-    except (OSError, yaml.YAMLError):
-        return {}
-    config = data.get("config") if isinstance(data, dict) else None
-    if not isinstance(config, dict):
-        return {}
-    return {str(k): v for k, v in config.items() if isinstance(v, (str, int, float))}
 
 
 def _pulumi_project(root: Path) -> str:

@@ -13,15 +13,13 @@ unless ``--force``. Every failure is one line on stderr and exit code 1.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
 
 from ..client import GradientApiError, GradientClient, NotFoundError, PaperspaceApi
-from ..client.settings import ClientSettings, MissingApiKeyError
 from ..kinds import registry
-from ..runs_cli import _stack_config
+from ..stack_settings import StackSettingsError, stack_settings
 from ..yaml_source import SourceError
 from .mapping import Imported, import_team
 from .read import read_team
@@ -66,7 +64,10 @@ def run(
     path = Path("stacks") / f"{stack}.yaml"
     if (root / path).exists() and not force:
         raise ImportFailedError(f"{path} exists; give --force to overwrite it")
-    api = PaperspaceApi(GradientClient(_settings(stack, root)))
+    try:
+        api = PaperspaceApi(GradientClient(stack_settings(stack, root)))
+    except StackSettingsError as error:
+        raise ImportFailedError(str(error)) from None
     try:
         team = read_team(api, project_ids, dataset_ids)
     except NotFoundError as error:
@@ -81,13 +82,3 @@ def run(
         raise ImportFailedError(f"the stack file it would write is invalid; nothing written:\n{error}") from None
     write_atomically(root / path, text)
     return path, imported
-
-
-def _settings(stack: str, root: Path) -> ClientSettings:
-    config = _stack_config(root / f"Pulumi.{stack}.yaml")
-    settings = ClientSettings.resolve(lambda key: config.get(key), os.environ)
-    try:
-        settings.require_key()
-    except MissingApiKeyError as error:
-        raise ImportFailedError(f"{error} (here: the environment variable, as secret config is encrypted)") from None
-    return settings

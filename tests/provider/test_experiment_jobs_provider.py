@@ -149,8 +149,10 @@ def test_a_dataset_that_holds_data_outlives_destroy_unless_told_otherwise(
     datasets.delete(dataset_ids["reports"], {"name": "reports", "retainOnDelete": False})
     assert api.get(f"/datasets/{dataset_ids['store']}").status_code == 200
     assert api.get(f"/datasets/{dataset_ids['reports']}").status_code == 404
-    # the next create of the same name takes the kept dataset over, data and all
-    again, outputs = datasets.create({"name": "store"})
+    # a create of the same name refuses (it could be anyone's data); `adopt` takes the kept dataset over
+    with pytest.raises(ProviderCallError, match=f"take it over with `adopt: {dataset_ids['store']}`"):
+        datasets.create({"name": "store"})
+    again, outputs = datasets.create({"name": "store", "adopt": dataset_ids["store"]})
     assert again == dataset_ids["store"] and outputs["datasetId"] == again
 
 

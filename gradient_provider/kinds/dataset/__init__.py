@@ -14,7 +14,10 @@ from .table import RETAIN, TABLE
 
 def on_delete(view: Mapping[str, Any]) -> tuple[Risk, str | None]:
     if view.get(RETAIN, True):
-        return Risk.SAFE, "leaves the stack; if it holds committed versions it is kept on Paperspace (retainOnDelete)"
+        return Risk.SAFE, (
+            "leaves the stack; if it holds committed versions it is kept on Paperspace (retainOnDelete), to be taken "
+            "over again with `adopt: <id>`"
+        )
     return Risk.DATA_LOSS, "deletes the dataset and every version it holds (retainOnDelete: false)"
 
 

@@ -2,7 +2,9 @@
 
 Versions are not declared: workflow runs commit them (an experiment job's dataset output). Data outlives runs
 and stacks: a dataset that holds a committed version is only deleted when its entry says `retainOnDelete:
-false`; otherwise a delete leaves it on Paperspace (and a later create of the same name takes it over).
+false`; otherwise a delete leaves it on Paperspace, and an entry takes it over again only when it says so
+(`adopt: <id>`). A create never takes over a dataset of the same name by itself: it may be another stack's or
+someone's data, which this entry's `retainOnDelete: false` would then delete.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from ...client import NotFoundError
 from ...client.models import Dataset
-from ...lifecycles.base import Created, Lifecycle, Observed
+from ...lifecycles.base import Created, Lifecycle, Observed, OperationFailedError
 from .table import RETAIN, TABLE
 
 log = logging.getLogger("gradient_provider")
@@ -22,17 +24,17 @@ class DatasetLifecycle(Lifecycle):
     table = TABLE
 
     def create(self, inputs: dict[str, Any]) -> Created:
-        # Take over a dataset of this name: one kept by an earlier destroy (its data is the point), or made by a
-        # create whose answer was lost. Names are unique in the team, so it is this entry's.
-        dataset = self.api.find_dataset(inputs["name"])
-        if dataset is not None:
-            log.info("dataset %r: taking over the existing dataset %s of that name", inputs["name"], dataset.id)
-            if dataset.description != inputs.get("description"):
-                dataset = self.api.update_dataset(dataset.id, inputs["name"], inputs.get("description"))
-        else:
-            dataset = self.api.create_dataset(
-                inputs["name"], inputs.get("description"), inputs.get("storageProviderId")
+        # Names are unique in the team (a workflow spec may name a dataset by its name), so one of this name
+        # stops the create: it is taken over only when the entry says so. (A create whose answer was lost is
+        # recovered by the client, within this call.)
+        existing = self.api.find_dataset(inputs["name"])
+        if existing is not None:
+            raise OperationFailedError(
+                f"dataset {inputs['name']!r}: the team already has a dataset of this name ({existing.id}); take it "
+                f"over with `adopt: {existing.id}` on this entry, or give the entry another `name` (names are unique "
+                "in the team; a new storage provider needs a new dataset, so a new name too)"
             )
+        dataset = self.api.create_dataset(inputs["name"], inputs.get("description"), inputs.get("storageProviderId"))
         return Created(dataset.id, self._outputs(dataset, inputs))
 
     def read(self, ident: str, state: dict[str, Any]) -> Observed | None:
@@ -60,10 +62,12 @@ class DatasetLifecycle(Lifecycle):
                 if committed:
                     log.warning(
                         "dataset %r (%s) is kept on Paperspace: it holds %d committed version(s); set "
-                        "`retainOnDelete: false` on its entry to delete it with its data",
+                        "`retainOnDelete: false` on its entry to delete it with its data, or declare it again with "
+                        "`adopt: %s` to use it",
                         state.get("name"),
                         ident,
                         len(committed),
+                        ident,
                     )
                     return
             self.api.delete_dataset(ident)

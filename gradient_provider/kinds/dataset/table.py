@@ -21,8 +21,8 @@ TABLE = FieldTable(
             Policy.REPLACE,
             Risk.DESTROY,
             {"type": "string", "minLength": 1},
-            "Team storage provider that holds the data; Gradient Managed when absent. Changing it makes a new, "
-            "empty dataset (the old one is kept while `retainOnDelete`).",
+            "Team storage provider that holds the data; Gradient Managed when absent. A dataset cannot move: "
+            "changing it makes a new, empty dataset, which needs a new `name` (names are unique in the team).",
         ),
         RETAIN: FieldRule(
             Policy.LOCAL_ONLY,
