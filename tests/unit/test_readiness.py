@@ -151,3 +151,29 @@ def test_refresh_and_destroy_of_the_readiness_resource_make_no_call(api: Countin
     assert observed is not None and observed.outputs == state
     lifecycle.delete("readiness", state)
     assert not api.reads and api.calls == []
+
+
+def test_the_next_up_retries_a_deferred_run_that_failed_and_then_settles(api: CountingApi, clock: FakeClock) -> None:
+    """A deferred experiment's create returns before its run ends; when the Readiness resource finds the run
+    failed, the next up looks again (its state does not record the end), starts one new run, and once a run
+    succeeded the up after that changes nothing."""
+    api.projects["p1"] = "Research"
+    api.run_outcome, api.run_message = "Failed", "job 'train' failed: exited with code 1"
+    inputs, _ = ExperimentLifecycle.check(
+        {"projectId": "p1", "name": "train", "image": "i", "command": "c", "machineType": "A4000", "waitInStack": True}
+    )
+    lifecycle = ExperimentLifecycle(api, POLL, clock)
+    created = lifecycle.create(inputs)
+    state = {**created.outputs, "id": created.id}
+    target = _target("experiments", "train", "Experiment", state, state["runNumber"])
+    with pytest.raises(OperationFailedError, match="run 1 ended Failed"):
+        ReadinessLifecycle(api, POLL, clock).create({"targets": [target]})
+    api.run_outcome = "Succeeded"  # the cause is gone
+    assert ExperimentLifecycle.diff(state, inputs).starts_run, "the next up looks again"
+    state = lifecycle.update(created.id, state, inputs)
+    assert state["runNumber"] == 2, "one new run: the latest with these inputs failed"
+    ReadinessLifecycle(api, POLL, clock).create({"targets": [{**target, "since": 2}]})
+    assert ExperimentLifecycle.diff(state, inputs).starts_run, "its state still says Running"
+    state = lifecycle.update(created.id, state, inputs)
+    assert state["runNumber"] == 2 and state["phase"] == "Succeeded", "no new run for a run that succeeded"
+    assert not ExperimentLifecycle.diff(state, inputs).has_changes

@@ -15,7 +15,7 @@ from ...client import GradientApiError, NotFoundError, PaperspaceApi
 from ...client.models import Workflow, WorkflowRun
 from ...lifecycles import secret_env
 from ...lifecycles.base import Created, Lifecycle, Observed, OperationFailedError, log
-from ...lifecycles.policy import WAIT_IN_STACK, Policy
+from ...lifecycles.policy import WAIT_IN_STACK, InputDiff, Policy
 from ...review.credentials import mask_text
 from ...workspace.stage import stage
 from .table import MODEL_JOB, SECRET_PREFIX, TABLE
@@ -57,6 +57,21 @@ class ExperimentLifecycle(Lifecycle):
             if workflow is not None:
                 self.api.delete_workflow(workflow.id)
             synced.undo(self.api)
+
+    @classmethod
+    def diff(cls, olds: Mapping[str, Any], news: Mapping[str, Any]) -> InputDiff:
+        """The table's diff; and, for an experiment the stack's Readiness resource waits for, a look again while
+        the state does not record the run's end: its create or update returned before the run ended, so a run
+        that failed (or never started) would otherwise never be retried. The update starts a new run only if the
+        latest one with these inputs failed (see ``_ensure_run``); one still going is waited for again."""
+        found = super().diff(olds, news)
+        wait = news.get("wait") or olds.get("wait")
+        if found.has_changes or not news.get(WAIT_IN_STACK) or wait == "none":
+            return found
+        ended = {"Succeeded", "Running"} if wait == "started" else {"Succeeded"}
+        if olds.get("phase") in ended:
+            return found
+        return InputDiff(("phase",), (), cls.table, {"phase": Policy.NEW_RUN})
 
     def update(self, ident: str, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
         revision = secret_env.next_revision(olds, news)

@@ -17,6 +17,9 @@ class ExperimentWatch:
     def poll(self, api: PaperspaceApi, targets: list[Target], round_: int) -> dict[str, Seen]:
         seen: dict[str, Seen] = {}
         for target in targets:
+            if target.since is None:  # its operation returned without a run: nothing to wait for
+                seen[target.resource] = Seen("no run", failure="it has no run (its create or update started none)")
+                continue
             run = api.get_run(target.id, int(target.since))
             progress = f"run {run.number} {run.phase}"
             if run.failed:
