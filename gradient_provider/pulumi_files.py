@@ -25,6 +25,7 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from .client.settings import CONFIG_API_KEY, CONFIG_API_URL, CONFIG_POLL_SECONDS
+from .workspace import settings as workspace_settings
 from .yaml_source import Located, Path, Problem, SourceError, dotted, load
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -56,7 +57,18 @@ _PROVIDER_KEYS = {
     CONFIG_API_URL: "an http:// or https:// URL",
     CONFIG_API_KEY: "a secret (`pulumi config set --secret gradient:apiKey ...`)",
     CONFIG_POLL_SECONDS: "a positive number of seconds",
+    # a local workspace's bucket (gradient_provider/workspace/settings.py)
+    workspace_settings.CONFIG_BUCKET: "a bucket name",
+    workspace_settings.CONFIG_ENDPOINT: "an http:// or https:// URL",
+    workspace_settings.CONFIG_REGION: "a region name",
+    workspace_settings.CONFIG_ACCESS_KEY_ID: "an access key id",
+    workspace_settings.CONFIG_SECRET_ACCESS_KEY: (
+        "a secret (`pulumi config set --secret gradient:workspaceSecretAccessKey ...`)"
+    ),
 }
+# Settings that hold a credential: secure only, and their value is never shown.
+_SECRET_KEYS = (CONFIG_API_KEY, workspace_settings.CONFIG_SECRET_ACCESS_KEY)
+_URL_KEYS = (CONFIG_API_URL, workspace_settings.CONFIG_ENDPOINT)
 
 
 def is_pulumi_file(path: FilePath) -> bool:
@@ -354,17 +366,18 @@ def _config_value_problems(located: Located, project: str, key: str, value: Any)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return [_at(located, path, f"the gradient provider has no setting {key!r}{hint}", key=True)]
     secure = _is_secure(value)
-    if key == CONFIG_API_KEY:
+    if key in _SECRET_KEYS:
         # Never show the value: this is the one place a pasted key would otherwise be echoed back.
         return [] if secure else [_at(located, path, f"must be {_PROVIDER_KEYS[key]}, not plain text", key=True)]
     if secure:
         return []
     text = str(value)
-    valid = (
-        re.match(r"^https?://[^\s/]+", text) is not None
-        if key == CONFIG_API_URL
-        else re.fullmatch(r"\d+(\.\d+)?", text) is not None and float(text) > 0
-    )
+    if key in _URL_KEYS:
+        valid = re.match(r"^https?://[^\s/]+", text) is not None
+    elif key == CONFIG_POLL_SECONDS:
+        valid = re.fullmatch(r"\d+(\.\d+)?", text) is not None and float(text) > 0
+    else:
+        valid = isinstance(value, str) and bool(text.strip())
     return [] if valid else [_at(located, path, f"must be {_PROVIDER_KEYS[key]}, got {text!r}")]
 
 

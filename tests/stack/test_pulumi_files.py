@@ -244,6 +244,25 @@ def test_provider_settings_are_checked_by_name_and_value() -> None:
     )
 
 
+def test_the_workspace_bucket_settings_are_known_and_its_secret_key_is_secure_only() -> None:
+    """The settings docs/experiments.md tells a local workspace to set: accepted; the secret key never in plain
+    text (nor shown back)."""
+    settings = (
+        "config:\n  gradient:workspaceBucket: my-bucket\n  gradient:workspaceEndpoint: http://127.0.0.1:9000\n"
+        "  gradient:workspaceRegion: us-east-1\n  gradient:workspaceAccessKeyId: AKIDEXAMPLE\n"
+        "  gradient:workspaceSecretAccessKey: {secure: v1:AAAA}\n"
+    )
+    assert _stack(settings) == []
+    problems = _stack("config:\n  gradient:workspaceSecretAccessKey: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    assert problems == [
+        "Pulumi.dev.yaml:2: config.gradient:workspaceSecretAccessKey: must be a secret "
+        "(`pulumi config set --secret gradient:workspaceSecretAccessKey ...`), not plain text"
+    ]
+    assert _stack("config:\n  gradient:workspaceEndpoint: minio:9000\n") == [
+        "Pulumi.dev.yaml:2: config.gradient:workspaceEndpoint: must be an http:// or https:// URL, got 'minio:9000'"
+    ]
+
+
 def test_stack_values_follow_the_projects_typed_declarations() -> None:
     declared = {"replicas": {"type": "integer"}, "token": {"type": "string", "secret": True}, "zone": "a"}
     assert _stack("config:\n  gradient-stacks:replicas: '3'\n  token: {secure: v1:x}\n", declared) == []
