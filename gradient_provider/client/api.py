@@ -154,18 +154,22 @@ class PaperspaceApi:
 
     # -- project secrets ---------------------------------------------------------------------------------
 
-    def put_secret(self, project_id: str, name: str, value: str) -> None:
-        """Set a project secret, creating it when it does not exist. The value is never logged or returned, and
-        an API error about it loses its message and issues (a validation message may quote the value)."""
+    def put_secret(self, project_id: str, name: str, value: str) -> bool:
+        """Set a project secret, creating it when it does not exist; whether this created it. The value is never
+        logged or returned, and an API error about it loses its message and issues (a validation message may
+        quote the value)."""
         path = f"/projects/{project_id}/secrets"
         try:
             try:
                 self.client.request("PATCH", f"{path}/{name}", body={"value": value})
+                return False
             except NotFoundError:
                 try:
                     self.client.request("POST", path, body={"name": name, "value": value}, idempotent=True)
+                    return True
                 except ConflictError:  # made meanwhile (a lost response, a concurrent up): set it
                     self.client.request("PATCH", f"{path}/{name}", body={"value": value})
+                    return False
         except GradientApiError as error:
             error.message = f"the API refused secret {name} (its message is withheld: it may quote the value)"
             error.issues = []

@@ -90,8 +90,12 @@ def sync(api: PaperspaceApi, kind: str, project_id: str, olds: Mapping[str, Any]
     previous: dict[str, str | None] = {}
     for name, value in sorted(new_names.items()):
         if not same_project or old_names.get(name) != value:
-            previous[name] = old_names.get(name) if same_project else None
-            api.put_secret(project_id, name, value)
+            known = same_project and name in old_names
+            created = api.put_secret(project_id, name, value)
+            # An undo puts back a value it knows and deletes what this sync made; a secret that existed with a
+            # value the state does not hold (an adopted object's) is left as set: a spec may refer to it.
+            if known or created:
+                previous[name] = old_names[name] if known else None
     # On a replacement (another project) the old resource's delete removes its own secrets.
     retired = sorted(set(old_names) - set(new_names)) if same_project else []
     return Sync(project_id, retired, previous)

@@ -262,9 +262,11 @@ class FakeApi(PaperspaceApi):
         self.runs[workflow_id][number - 1].canceled = True
 
     # -- secrets and models
-    def put_secret(self, project_id: str, name: str, value: str) -> None:
+    def put_secret(self, project_id: str, name: str, value: str) -> bool:
         self.calls.append(f"put_secret {name}")
+        created = (project_id, name) not in self.secrets
         self.secrets[(project_id, name)] = value
+        return created
 
     def delete_secret(self, project_id: str, name: str) -> None:
         self.calls.append(f"delete_secret {name}")

@@ -185,3 +185,19 @@ def test_adopt_may_stay_change_or_go_without_a_diff(lifecycle: Any) -> None:
     for news in (base, {**base, "adopt": "x1"}, {**base, "adopt": "x2"}):
         assert not lifecycle.diff(olds, lifecycle.check(news)[0]).has_changes
     assert not lifecycle.diff(lifecycle.check(base)[0], olds).has_changes  # nor added later
+
+
+def test_a_failed_adoption_leaves_the_secret_the_running_spec_uses(api: FakeApi, clock: FakeClock) -> None:
+    """The provider's own secret of an adopted deployment exists with a value the state cannot know: when the
+    reconciling update fails (and rolls back), it is left as set, never deleted under the running spec."""
+    project = api.create_project("P").id
+    running = _serving(project, secretEnv={"HF_TOKEN": "old-value"})
+    ident = DeploymentLifecycle(api, POLL, clock).create(running).id
+    clock.time += 60
+    name = secret_name("DEPLOYMENT", "api", "HF_TOKEN")
+    crashing = _serving(project, adopt=ident, secretEnv={"HF_TOKEN": "new-value"}, env={"EMULATOR_CRASH": "1"})
+    with pytest.raises(OperationFailedError):
+        DeploymentLifecycle(api, POLL, clock).create_or_adopt(crashing)
+    assert (project, name) in api.secrets, "the spec that runs still refers to it"
+    env = {item["name"]: item["value"] for item in api.deployments[ident].config["env"]}
+    assert env["HF_TOKEN"] == f"secret:{name}"
