@@ -177,3 +177,13 @@ def test_the_next_up_retries_a_deferred_run_that_failed_and_then_settles(api: Co
     state = lifecycle.update(created.id, state, inputs)
     assert state["runNumber"] == 2 and state["phase"] == "Succeeded", "no new run for a run that succeeded"
     assert not ExperimentLifecycle.diff(state, inputs).has_changes
+
+
+def test_a_crash_message_that_echoes_a_secret_value_is_masked(api: CountingApi, clock: FakeClock) -> None:
+    api.instance_error = "container exited: the model hub rejected hf-secret-value-7"
+    deployed = _deploy(api, clock, "api", secretEnv={"HF_TOKEN": "hf-secret-value-7"})
+    target = {**_target("deployments", "api", "Deployment", deployed, deployed["specId"])}
+    target["secrets"] = {"HF_TOKEN": "hf-secret-value-7"}
+    with pytest.raises(OperationFailedError) as raised:
+        ReadinessLifecycle(api, POLL, clock).create({"targets": [target]})
+    assert "hf-secret-value-7" not in str(raised.value) and "[secret]" in str(raised.value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from ...client.models import Deployment, DeploymentRun
 from ...lifecycles import secret_env
 from ...lifecycles.base import Created, Lifecycle, Observed, OperationFailedError
 from ...lifecycles.policy import WAIT_IN_STACK, Policy
+from ...review.credentials import mask_text
 from .table import SECRET_PREFIX, TABLE
 from .wire import build_config, inputs_from_config
 
@@ -116,7 +118,7 @@ class DeploymentLifecycle(Lifecycle):
         wait = "none" if news.get(WAIT_IN_STACK) and not rolls_back else news["wait"]
         try:
             self.api.upsert_deployment(news["projectId"], build_config(news, revision), deployment_id=ident)
-            observed = self._wait(ident, news["name"], wait, news["timeoutSeconds"], watch)
+            observed = self._wait(ident, news["name"], wait, news["timeoutSeconds"], watch, _secrets(olds, news))
         except OperationFailedError as failure:  # the new spec's instances failed, or its time ran out
             raise self._after_failed_update(ident, olds, news, synced, watch, failure) from failure
         except Exception:
@@ -164,12 +166,15 @@ class DeploymentLifecycle(Lifecycle):
     def _settle(self, deployment_id: str, inputs: dict[str, Any], revision: int, retired: list[str]) -> dict[str, Any]:
         """Wait as the inputs ask (unless the stack's Readiness resource waits instead) and return every output."""
         wait = "none" if inputs.get(WAIT_IN_STACK) else inputs["wait"]
-        observed = self._wait(deployment_id, inputs["name"], wait, inputs["timeoutSeconds"], _Watch())
+        observed = self._wait(deployment_id, inputs["name"], wait, inputs["timeoutSeconds"], _Watch(), _secrets(inputs))
         return self._finish(deployment_id, inputs, revision, retired, observed)
 
-    def _wait(self, deployment_id: str, name: str, wait: str, timeout_seconds: float, watch: _Watch) -> Observation:
+    def _wait(
+        self, deployment_id: str, name: str, wait: str, timeout_seconds: float, watch: _Watch, secrets: list[str]
+    ) -> Observation:
         """Wait as ``wait`` asks, failing fast on errored instances; ``watch`` keeps the last observation, so a
-        failed wait can still say which spec it saw and in what state."""
+        failed wait can still say which spec it saw and in what state. An instance's message may echo its
+        environment: ``secrets`` (values) and anything that looks like a credential are masked in it."""
         what = f"deployment {name!r} ({deployment_id})"
 
         def probe() -> tuple[bool, str, Observation]:
@@ -177,7 +182,7 @@ class DeploymentLifecycle(Lifecycle):
             watch.seen = latest
             status, _, detail = observe(*latest)
             if status == "failed" and wait != "none":  # fail fast: errored instances do not recover by waiting
-                raise OperationFailedError(f"{what} failed: {detail}")
+                raise OperationFailedError(f"{what} failed: {masked(detail, secrets)}")
             if wait == "ready":
                 done = status in ("ready", "disabled")
             elif wait == "applied":
@@ -253,7 +258,7 @@ class DeploymentLifecycle(Lifecycle):
         old = self.table.with_defaults(olds)
         revision = int(olds.get(secret_env.REVISION_OUTPUT) or 0)
         self.api.upsert_deployment(old["projectId"], build_config(old, revision), deployment_id=ident)
-        return self._wait(ident, old["name"], "ready", news["timeoutSeconds"], watch)
+        return self._wait(ident, old["name"], "ready", news["timeoutSeconds"], watch, _secrets(olds, news))
 
     def _restore_secrets(self, synced: secret_env.Sync) -> None:
         """Give the old spec's secrets their old values before it starts again (replicas read them as they start),
@@ -285,3 +290,16 @@ class DeploymentLifecycle(Lifecycle):
             secret_env.REVISION_OUTPUT: revision,
             secret_env.RETIRED_OUTPUT: retired,
         }
+
+
+def _secrets(*states: Mapping[str, Any]) -> list[str]:
+    """The secret env values of the given inputs (old and new), to mask in what a failure quotes."""
+    return [
+        str(v) for state in states for v in (state.get(secret_env.FIELD) or {}).values() if isinstance(v, str) and v
+    ]
+
+
+def masked(text: str, secrets: list[str]) -> str:
+    for value in secrets:
+        text = text.replace(value, "[secret]")
+    return mask_text(text)

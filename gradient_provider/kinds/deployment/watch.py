@@ -13,7 +13,7 @@ from collections import defaultdict
 from ...client import PaperspaceApi
 from ...client.models import Deployment
 from ...readiness.watch import Seen, Target
-from .lifecycle import observe
+from .lifecycle import masked, observe
 
 
 class DeploymentWatch:
@@ -44,6 +44,7 @@ class DeploymentWatch:
 
 
 def _seen(target: Target, deployment: Deployment, status: str, detail: str) -> Seen:
+    detail = masked(detail, [str(v) for v in target.secrets.values() if isinstance(v, str) and v])
     progress = f"{status}: {detail}"
     if status == "failed":
         return Seen(progress, failure=detail)
