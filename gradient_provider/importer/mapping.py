@@ -215,8 +215,19 @@ def _experiment(
             f"its latest run ({found.runs}) ended {found.latest_phase}; adopting starts no run unless the run "
             "fields differ (set `rerun` to start one)"
         )
+    if inputs.get("workspaceHash") and not inputs.get("workspace"):
+        # a local workspace: its directory is on someone's machine, not in Paperspace
+        imported.leave_out(
+            "experiments",
+            what,
+            ["its workspace is a local directory (uploaded archive); declare it by hand with `workspace: {path: ...}`"],
+        )
+        keys.taken.discard(key)
+        return
     fields: dict[str, Any] = {"project": project_key, ADOPT: workflow.id}
-    fields.update({k: v for k, v in inputs.items() if k not in ("projectId", "datasetIds")})
+    # provider-only inputs (the dataset ids, a workspace hash) are the program's to set, never the file's
+    provider_only = {name for name, rule in ExperimentLifecycle.table.fields.items() if rule.provider_only}
+    fields.update({k: v for k, v in inputs.items() if k not in provider_only})
     if env:
         fields["env"] = env
     _add_checked(imported, "experiments", what, ExperimentLifecycle, fields, key, notes, skip_check=True)

@@ -151,3 +151,31 @@ def test_keys_are_valid_and_unique() -> None:
 def test_nothing_imported_is_still_a_valid_stack() -> None:
     text = render(import_team(TeamSnapshot([], [])), ["project pr1"])
     assert parse_stack("stacks/x.yaml", text).declarations == {"projects": {}}
+
+
+def test_a_workflow_with_a_local_workspace_is_left_out_and_the_rest_is_written() -> None:
+    """Its directory is on someone's machine: the entry cannot be written, the file still can (review finding)."""
+    from gradient_provider.kinds.experiment.lifecycle import ExperimentLifecycle
+    from gradient_provider.kinds.experiment.wire import build_spec
+
+    inputs, problems = ExperimentLifecycle.check(
+        {
+            "projectId": "pr1",
+            "name": "train",
+            "image": "i",
+            "command": "python t.py",
+            "machineType": "A4000",
+            "workspace": {"path": "./training"},
+            "workspaceHash": "a" * 64,
+        }
+    )
+    assert problems == []
+    inputs["workspaceObject"] = {
+        "url": "s3://b/gradient-workspaces/" + "a" * 64 + "/",
+        "accessKey": "secret:WORKSPACE_S3_ACCESS_KEY_X",
+        "secretAccessKey": "secret:WORKSPACE_S3_SECRET_KEY_X",
+        "endpoint": "http://s3.local",
+    }
+    text, stack = _written(_team(workflows=[_workflow("train", build_spec(inputs))]))
+    assert stack.section("experiments") == {} and "workspaceHash" not in text
+    assert "# workflow 'train' (wf1): not imported: its workspace is a local directory" in text
