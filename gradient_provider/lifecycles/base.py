@@ -157,7 +157,7 @@ class Lifecycle(ABC):
             where = f"project {live!r}" if live and live != project_id else "another project"
             raise OperationFailedError(
                 f"adopt {ident!r}: this {noun} belongs to {where}, not to the entry's project {project_id!r}; name "
-                "the project that holds it, or fix `adopt`"
+                "the project that holds it, or fix `adopt` (or, to move an entry taken over earlier, remove `adopt`)"
             )
         fixed = self.diff(observed.inputs, inputs).replaces
         if fixed:
@@ -166,7 +166,8 @@ class Lifecycle(ABC):
             )
             raise OperationFailedError(
                 f"adopt {ident!r}: {differences}. An existing {noun} cannot change that (a change makes a new one): "
-                "declare what it has to take it over"
+                "declare what it has to take it over; or, if the entry was taken over earlier and this change is meant "
+                "to replace it, remove `adopt` first"
             )
         log.info("%s %r: taking over %s (adopt), then updating it to the stack entry", noun, inputs.get("name"), ident)
         return Created(observed.id, self.update(observed.id, observed.outputs, inputs))

@@ -234,6 +234,11 @@ def _compared(kind: Kind, key: str, old: Declaration, new: Declaration, local: S
     if action == "replace":
         risk = max((c.risk for c in changes if c.policy is Policy.REPLACE), key=lambda r: RISK_ORDER[r])
     resource = ResourcePlan(kind.section, key, action, risk, changes)
+    if action == "replace" and after.get(ADOPT):
+        resource.notes.append(
+            "remove `adopt` in this change: a replacement is a create, and `adopt` would take the old object over "
+            "again instead (the up fails saying so)"
+        )
     resource.cost = _cost(kind, before, after, retrains=action in ("new-run", "replace"))
     return resource
 

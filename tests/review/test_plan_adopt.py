@@ -72,3 +72,13 @@ def test_adding_adopt_to_an_entry_already_in_the_stack_is_no_change(repo: Repo) 
     repo.write(ADOPTED)
     code, _ = repo.plan_json("--stack", "dev")
     assert code == 0
+
+
+def test_a_replacing_change_of_an_adopted_entry_says_to_remove_adopt(repo: Repo) -> None:
+    """A replacement is a create, and `adopt` would take the old object over again (review finding)."""
+    repo.commit(ADOPTED)
+    repo.edit("    adopt: wf-0f1e\n", "    adopt: wf-0f1e\n    name: train-v2\n")
+    _, document = repo.plan_json("--stack", "dev")
+    train = _resource(document, "experiments", "train")
+    assert train["action"] == "replace"
+    assert any("remove `adopt` in this change" in note for note in train["notes"])
