@@ -322,3 +322,18 @@ def test_a_deployment_that_crashes_fails_the_up_through_the_readiness_resource_u
     statuses = engine.resource("Readiness", "readiness").outputs["statuses"]
     assert statuses["deployments.api"]["status"] == "ready"
     assert _deployment(api, deployment.id)["latestSpec"]["dtHealthy"]
+
+
+def test_a_replacement_that_crashes_keeps_the_old_deployment(
+    engine: Engine, project: Project, api: httpx.Client
+) -> None:
+    """The replacement's create returns before it is healthy, but Pulumi deletes a replaced resource only when
+    the whole up succeeded: the Readiness resource's failure leaves the old deployment serving."""
+    engine.up()
+    old_id = engine.resource("Deployment", "api").id
+    project.edit("  api:\n    project: research", "  api:\n    project: other")
+    project.edit("env: {MODE: prod,", 'env: {MODE: prod, EMULATOR_CRASH: "1",')
+    with pytest.raises(EngineError, match="crash requested"):
+        engine.up()
+    assert _deployment(api, old_id)["latestSpec"]["dtHealthy"], "the old deployment still serves"
+    assert [r.id for r in engine.state() if r.kind == "Deployment" and r.delete] == [old_id], "pending delete"
