@@ -147,6 +147,13 @@ def test_up_uploads_once_runs_and_only_a_changed_file_uploads_and_runs_again(
         assert read_inputs["workspaceHash"] == edited["workspaceHash"]
         assert read_inputs["workspace"] == edited["workspace"]
 
+        # A new run with the same code (rerun bumped): the archive is found there (one HEAD), never sent again.
+        s3.reset_counts()
+        rerun = {**edited, "rerun": "again"}
+        state = experiments.update(ident, state, rerun)
+        assert state["runNumber"] == 3 and state["phase"] == "Succeeded"
+        assert s3.puts() == 0 and s3.counts().get("HEAD", 0) >= 1
+
 
 def _no_workflow(api: httpx.Client, project_id: str) -> None:
     assert api.get("/workflows", params={"projectId": project_id}).raise_for_status().json() == []
