@@ -42,7 +42,7 @@ class Located:
 def locate(stack: str, experiment: str, root: Path) -> Located:
     """The experiment's workflow and runs, from ``stacks/<stack>.yaml`` and the API."""
     try:
-        declared = load_stack(root / "stacks" / f"{stack}.yaml")
+        declared = load_stack(root / "stacks" / f"{stack}.yaml", local=False)  # no workspace is read
     except SourceError as error:
         raise RunsError(f"the stack file is invalid:\n{error}") from None
     experiments = declared.section("experiments")
