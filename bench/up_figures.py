@@ -190,7 +190,7 @@ def noop_writes(run: Run) -> Result:
     return Result("noop.refresh_then_up_writes", float(emulator.stats()["writes"] - before), float(count + 2), "writes")
 
 
-@figure("noop.refresh_reads_per_resource", "≤ 1 read per resource (+ runs)")
+@figure("noop.refresh_reads_per_resource", "≤ 1 read per resource")
 def noop_refresh_reads(run: Run) -> Result:
     count = run.size(8, 2)
     _, engine = _noop_stack(run, count)

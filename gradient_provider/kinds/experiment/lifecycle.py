@@ -88,8 +88,13 @@ class ExperimentLifecycle(Lifecycle):
 
     def read(self, ident: str, state: dict[str, Any]) -> Observed | None:
         try:
-            workflow = self.api.get_workflow(ident)
-            runs = self.api.list_runs(ident)
+            runs = self.api.list_runs(ident)  # a 404 when the workflow is gone
+            # A refresh of a resource with runs reads nothing else (one read per resource): the name is the
+            # state's (v1 renames only through workflows-update); without runs, or when adopting, the workflow.
+            if runs and state.get("workflowId") == ident and state.get("name"):
+                workflow = Workflow(ident, str(state["name"]), None)
+            else:
+                workflow = self.api.get_workflow(ident)
         except NotFoundError:
             return None
         live_spec = runs[-1].spec if runs else workflow.spec or {}
