@@ -365,10 +365,11 @@ def _comment_problems(located: Located, text: str) -> list[Problem]:
     def offset(line: int, column: int) -> int:
         return line_starts[line] + column if line < len(line_starts) else len(text)
 
-    spans = located.scalar_spans
-    starts = [offset(line, column) for (line, column), _ in spans]
+    spans = located.scalar_spans  # start line, start column, end line, end column: four per scalar
+    starts = [offset(line, column) for line, column in zip(spans[0::4], spans[1::4], strict=True)]
     # the furthest any scalar so far reaches: a '#' before it is inside a scalar (a value may hold '#')
-    reach = list(itertools.accumulate((offset(line, column) for _, (line, column) in spans), max, initial=0))
+    ends = (offset(line, column) for line, column in zip(spans[2::4], spans[3::4], strict=True))
+    reach = list(itertools.accumulate(ends, max, initial=0))
     problems: list[Problem] = []
     covered = 0  # the end of the last comment looked at: a '#' inside it starts nothing new
     for at in hashes:

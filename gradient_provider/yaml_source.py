@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import gc
 import re
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -100,8 +101,10 @@ class Located:
     data: Any
     value_lines: dict[Path, int] = field(default_factory=dict)
     key_lines: dict[Path, int] = field(default_factory=dict)
-    # (line, column) of the start and end of every scalar, in file order: what is not in one is a comment
-    scalar_spans: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    # where each scalar starts and ends, in file order (what is in none is a comment), flat: start line, start
+    # column, end line, end column (0-based), scalar after scalar; four ints in an array, not three tuples, per
+    # scalar: a large file has many
+    scalar_spans: array[int] = field(default_factory=lambda: array("q"))
 
     def line_of(self, path: Path, *, key: bool = False) -> int:
         """The line of ``path``, or of its nearest ancestor that exists (a missing field reports its parent).
@@ -300,7 +303,7 @@ class _Builder:
                 self.tagged(event.tag, line, path)
             end = event.end_mark
             if start and end:
-                self.located.scalar_spans.append(((start.line, start.column), (end.line, end.column)))
+                self.located.scalar_spans.extend((start.line, start.column, end.line, end.column))
             built = _Built(self.scalar(event, path, line), 1, 0)
         elif isinstance(event, yaml.CollectionStartEvent):
             if event.tag is not None:
