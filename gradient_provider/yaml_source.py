@@ -294,7 +294,7 @@ class _Builder:
         line = start.line + 1 if start else 1
         if isinstance(event, yaml.AliasEvent):
             return self.alias(event, path, depth, record, line)
-        if record:
+        if record and self.located.key_lines.get(path) != line:  # on its key's line: line_of finds that one
             self.located.value_lines.setdefault(path, line)
         self.count(line, path, 1)
         built: _Built
@@ -377,9 +377,10 @@ class _Builder:
                 keep = False
             else:
                 first_seen[key] = line
-                if record:
-                    self.located.key_lines[(*path, key)] = line
-            child = self.node(self.next_event(), (*path, key) if keep else path, depth + 1, keep)
+            child_path = (*path, key) if keep else path
+            if keep:
+                self.located.key_lines[child_path] = line
+            child = self.node(self.next_event(), child_path, depth + 1, keep)
             if keep:
                 result[key] = child.value
             size, height = size + child.size, max(height, child.height + 1)

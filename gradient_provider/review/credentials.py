@@ -195,7 +195,7 @@ def scan(text: str) -> list[Hit]:
 MAX_REMEMBERED = 256
 
 
-@functools.lru_cache(maxsize=65536)  # a stack at the bounds holds at most 50,000 values
+@functools.lru_cache(maxsize=1 << 18)  # more than the distinct strings of any stack file within the bounds
 def _scan_short(text: str) -> tuple[Hit, ...]:
     return _scan(text)
 
