@@ -26,9 +26,11 @@ import argparse
 import contextlib
 import functools
 import io
+import json
 import os
 import random
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -583,26 +585,42 @@ def run_in_process(path: Path, meter: MemoryMeter) -> Outcome:
     return Outcome(code, stdout.getvalue(), stderr.getvalue(), seconds, meter.peak_megabytes(), error)
 
 
+# Runs the CLI as its own child and reports that child's peak memory. A process started from this one (fork,
+# vfork or posix_spawn) has this test process's resident pages counted in its peak, however large the suite
+# made it (Linux keeps the peak across exec); the CLI started from this small launcher has only its own.
+_LAUNCHER = """
+import json, os, resource, subprocess, sys
+done = subprocess.run(sys.argv[2:], check=False)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+with open(sys.argv[1], "w") as report:
+    json.dump({"code": done.returncode, "kilobytes": peak}, report)
+"""
+
+
 def run_cli(path: Path) -> Outcome:
     """`python -m gradient_provider validate FILE` in a subprocess, timed, with its peak resident memory."""
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        # posix_spawn (a vfork): a forked child's peak would count the pages of this test process it started
-        # with, however large the suite made it; the CLI's own peak is what is measured.
-        pid = os.posix_spawn(
-            sys.executable,
-            [sys.executable, "-m", "gradient_provider", "validate", str(path.resolve())],
-            {**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-            file_actions=[(os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, err.fileno(), 2)],
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        command = [sys.executable, "-m", "gradient_provider", "validate", str(path)]
+        subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, str(report), *command],
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=err,
+            check=False,
         )
-        _, status, usage = os.wait4(pid, 0)
         seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        code = os.waitstatus_to_exitcode(status)
-        megabytes = usage.ru_maxrss / 1024  # kilobytes on Linux: the whole interpreter's peak
+        measured = json.loads(report.read_text())
+        megabytes = measured["kilobytes"] / 1024  # kilobytes on Linux: the whole interpreter's peak
         return Outcome(
-            code, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"), seconds, megabytes
+            measured["code"],
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            seconds,
+            megabytes,
         )
 
 
