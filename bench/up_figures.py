@@ -181,24 +181,24 @@ def _gets(stats: dict[str, Any], route: str) -> int:
 @figure("noop.refresh_then_up_writes", "0 writes")
 def noop_writes(run: Run) -> Result:
     """API writes of `refresh` then `up` on an unchanged stack; baseline: the number of resources."""
-    count = run.size(8, 2)
-    _, engine = _noop_stack(run, count)
-    emulator = _emulator(run)
-    before = emulator.stats()["writes"]
-    engine.refresh()
-    engine.up()
-    return Result("noop.refresh_then_up_writes", float(emulator.stats()["writes"] - before), float(count + 2), "writes")
+    count, made = _noop_delta(run, "writes", lambda engine: (engine.refresh(), engine.up()))
+    return Result("noop.refresh_then_up_writes", made, float(count + 2), "writes")
 
 
 @figure("noop.refresh_reads_per_resource", "≤ 1 read per resource")
 def noop_refresh_reads(run: Run) -> Result:
+    count, made = _noop_delta(run, "total", lambda engine: engine.refresh())
+    return Result("noop.refresh_reads_per_resource", made, float(count + 2), "requests")
+
+
+def _noop_delta(run: Run, stat: str, action: Callable[[Engine], object]) -> tuple[int, float]:
+    """The emulator's count ``stat`` (requests or writes) that ``action`` adds on the shared no-op stack."""
     count = run.size(8, 2)
     _, engine = _noop_stack(run, count)
     emulator = _emulator(run)
-    before = emulator.stats()["total"]
-    engine.refresh()
-    requests = float(emulator.stats()["total"] - before)
-    return Result("noop.refresh_reads_per_resource", requests, float(count + 2), "requests")
+    before = emulator.stats()[stat]
+    action(engine)
+    return count, float(emulator.stats()[stat] - before)
 
 
 def _noop_stack(run: Run, count: int) -> tuple[float, Engine]:

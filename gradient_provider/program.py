@@ -32,8 +32,9 @@ def run_stack(stack_name: str, root: Path | None = None) -> DeclaredStack:
     except SourceError as error:
         raise pulumi.RunError(f"invalid stack file {path}:\n{error}") from None
     secrets = _secret_config(stack)
-    declared = declare(stack, secrets)
-    readiness = declare_readiness(stack, declared)
+    deferred = deferred_waits(stack)
+    declared = declare(stack, secrets, deferred)
+    readiness = declare_readiness(stack, declared, deferred)
     export(declared, readiness)
     return declared
 
@@ -64,11 +65,10 @@ def _inputs(kind: Kind, declaration: Declaration, secrets: dict[str, pulumi.Outp
     return inputs
 
 
-def declare(stack: StackFile, secrets: dict[str, pulumi.Output[str]]) -> DeclaredStack:
+def declare(stack: StackFile, secrets: dict[str, pulumi.Output[str]], deferred: set[tuple[str, str]]) -> DeclaredStack:
     """Declare every entry, kinds in dependency order; a reference becomes the target resource's output,
     so it is a real dependency (a deployment waits for the experiment whose model it mounts)."""
     declared: DeclaredStack = {}
-    deferred = deferred_waits(stack)
     for kind in in_dependency_order():
         resource_class = RESOURCES[kind.kind]
         declared[kind.section] = {}
@@ -112,10 +112,9 @@ def deferred_waits(stack: StackFile) -> set[tuple[str, str]]:
     }
 
 
-def declare_readiness(stack: StackFile, declared: DeclaredStack) -> Readiness | None:
+def declare_readiness(stack: StackFile, declared: DeclaredStack, deferred: set[tuple[str, str]]) -> Readiness | None:
     """The one resource that waits for every deferred entry at once, after all of them; None when none is."""
     targets = []
-    deferred = deferred_waits(stack)
     for kind in registry():
         for key in sorted(stack.section(kind.section)):
             if (kind.section, key) not in deferred:
