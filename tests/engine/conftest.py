@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -38,13 +39,27 @@ def project(tmp_path: Path) -> Project:
     return Project(tmp_path / "project")
 
 
+class EngineFactory(Protocol):
+    def __call__(self, stack: str, *, config: dict[str, str], secret_config: dict[str, str]) -> Engine: ...
+
+
 @pytest.fixture
-def engine(project: Project, emulator: EmulatorProcess, tmp_path: Path) -> Engine:
+def engine_factory(project: Project, tmp_path: Path) -> EngineFactory:
+    """Makes the engine of a stack of `project` (tests/e2e's factory makes the real CLI's instead)."""
+
+    def make(stack: str, *, config: dict[str, str], secret_config: dict[str, str]) -> Engine:
+        return Engine(
+            project.root, stack, tmp_path / f"{stack}.checkpoint.json", config=config, secret_config=secret_config
+        )
+
+    return make
+
+
+@pytest.fixture
+def engine(engine_factory: EngineFactory, emulator: EmulatorProcess) -> Engine:
     emulator.reset()
-    return Engine(
-        project.root,
+    return engine_factory(
         "dev",
-        tmp_path / "checkpoint.json",
         config={"gradient:apiUrl": emulator.api_url, "gradient:pollIntervalSeconds": "0.02"},
         secret_config={"gradient:apiKey": DEV_KEY, "hfToken": HF_TOKEN},
     )

@@ -18,7 +18,7 @@ from gradient_provider.review.plan import plan_stack
 from gradient_provider.stack import StackFile, load_stack
 from tests.support.emulator import DEV_KEY, REPO_ROOT, EmulatorProcess
 
-from .conftest import Project
+from .conftest import EngineFactory, Project
 from .harness import Engine
 
 PROJECT_SECRET = "hfToken"
@@ -204,12 +204,10 @@ def _counts(emulator: EmulatorProcess) -> tuple[dict[str, int], int]:
 
 
 @pytest.fixture
-def imported_engine(project: Project, emulator: EmulatorProcess, tmp_path: Path) -> Engine:
+def imported_engine(engine_factory: EngineFactory, emulator: EmulatorProcess) -> Engine:
     emulator.reset()
-    return Engine(
-        project.root,
+    return engine_factory(
         "imported",
-        tmp_path / "checkpoint.json",
         config={"gradient:apiUrl": emulator.api_url, "gradient:pollIntervalSeconds": "0.02"},
         secret_config={"gradient:apiKey": DEV_KEY},
     )
