@@ -1,102 +1,218 @@
-"""The engine scenarios through the real Pulumi CLI (pulumi.automation), where the CLI is installed.
+"""A user's whole flow through the real Pulumi CLI (the build of tools/pulumi/go.mod), on a local file backend
+with a passphrase, against an emulator process: `stack init`, `config set --secret`, `preview`, `up`,
+`preview --expect-no-changes`, an edit (in place, a new run, a replacement), `refresh --expect-no-changes`, a
+failed update that rolls back, `destroy` (a dataset with data kept), `stack rm`; and `make up` twice.
 
-The CLI is on no package registry this project's machines reach, so here these tests report themselves
-skipped with that reason; on a machine with `pulumi` on PATH they run against the emulator with a local file
-backend and a passphrase, exactly as a user would.
+A secret canary goes in through `config set --secret`; it must never appear in the state file, in any CLI
+output, or in what Paperspace holds as a spec.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
-from collections.abc import Iterator
+import socket
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.support.emulator import DEV_KEY, REPO_ROOT, EmulatorProcess
-from tests.support.stacks import SCENARIO_STACK as STACK
+from tests.support.pulumi_cli import PINNED_BIN, PulumiCli
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("pulumi") is None,
-    reason="the Pulumi CLI is not on PATH (it cannot be installed on this machine); the engine harness in "
-    "tests/engine covers these scenarios here; run `pytest tests/e2e` where the CLI exists",
-)
+CANARY = "hf_canary_7c1d0e5b_never_in_clear"
+
+STACK = """\
+projects:
+  research: {name: Research}
+  other: {name: Other}
+datasets:
+  reports: {description: Evaluation reports}
+experiments:
+  train:
+    project: research
+    machineType: A4000
+    env: {EMULATOR_RUN_SECONDS: "1"}
+    jobs:
+      train:
+        image: pytorch/pytorch:2.3.0
+        command: python train.py
+      evaluate:
+        image: pytorch/pytorch:2.3.0
+        command: python evaluate.py
+        needs: [train]
+        inputs:
+          model: {job: train}
+        artifacts: {dataset: reports}
+    model: {name: resnet50, job: train, path: /outputs/model}
+deployments:
+  api:
+    project: research
+    image: paperspace/fastapi-deployment:latest
+    machineType: C4
+    ports: [8000]
+    replicas: 2
+    model: train
+    env: {MODE: prod, HF_TOKEN: {secret: hfToken}}
+"""
+DYNAMIC = "pulumi-python:dynamic/gradient:"
 
 
-@pytest.fixture
-def stack(tmp_path: Path, emulator: EmulatorProcess) -> Iterator[Any]:
-    from pulumi import automation
+def _summary(result: subprocess.CompletedProcess[str]) -> dict[str, int]:
+    """The CLI's own change counts: `preview --json` prints one document with `changeSummary`; `up --json`
+    streams engine events, the last of which with a summary carries `resourceChanges`."""
+    decoder = json.JSONDecoder()
+    body, end = decoder.raw_decode(result.stdout)
+    if "changeSummary" in body:
+        assert not result.stdout[end:].strip(), "preview --json prints one document"
+        summary: dict[str, int] = body["changeSummary"]
+        return summary
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    [done] = [e["summaryEvent"] for e in events if "summaryEvent" in e]
+    changes: dict[str, int] = done["resourceChanges"]
+    return {op: n for op, n in changes.items() if op != "same"}
 
+
+def _kinds(exported: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for resource in exported["deployment"].get("resources") or []:
+        if resource["type"].startswith(DYNAMIC) and not resource.get("delete"):
+            kind = resource["type"].removeprefix(DYNAMIC)
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def _edit(cli: PulumiCli, old: str, new: str) -> None:
+    path = cli.root / "stacks" / "dev.yaml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def _team(emulator: EmulatorProcess) -> dict[str, int]:
+    objects: dict[str, int] = emulator.stats()["objects"].get("team-dev", {})
+    return objects
+
+
+def _backend_text(backend: Path) -> str:
+    return "\n".join(p.read_text(errors="replace") for p in backend.rglob("*") if p.is_file())
+
+
+def test_a_stack_from_init_to_rm_through_the_real_cli(
+    cli: PulumiCli, emulator: EmulatorProcess, tmp_path: Path
+) -> None:
     emulator.reset()
-    work = tmp_path / "project"
-    (work / "stacks").mkdir(parents=True)
-    # The repository's own project file, byte for byte, so a project file the CLI refuses fails here; its
-    # `virtualenv: .venv` is this repository's environment.
-    shutil.copy(REPO_ROOT / "__main__.py", work / "__main__.py")
-    shutil.copy(REPO_ROOT / "Pulumi.yaml", work / "Pulumi.yaml")
-    (work / ".venv").symlink_to(REPO_ROOT / ".venv")
-    (work / "stacks" / "dev.yaml").write_text(STACK)
-    backend = tmp_path / "backend"
-    backend.mkdir()
-    env = {
-        "PULUMI_CONFIG_PASSPHRASE": "e2e",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_BACKEND_URL": f"file://{backend}",
-    }
-    workspace = automation.LocalWorkspace(work_dir=str(work), env_vars=env)
-    created = automation.Stack.create("dev", workspace)
-    created.set_config("gradient:apiUrl", automation.ConfigValue(emulator.api_url))
-    created.set_config("gradient:apiKey", automation.ConfigValue(DEV_KEY, secret=True))
-    created.set_config("gradient:pollIntervalSeconds", automation.ConfigValue("0.05"))
-    created.set_config("hfToken", automation.ConfigValue("hf_e2e_secret", secret=True))
-    yield created
-    created.destroy()
-    workspace.remove_stack("dev")
+    (cli.root / "stacks").mkdir()
+    (cli.root / "stacks" / "dev.yaml").write_text(STACK)
+    cli.run("stack", "init", "dev")
+    cli.set_config("gradient:apiUrl", emulator.api_url)
+    cli.set_config("gradient:pollIntervalSeconds", "0.02")
+    cli.set_config("gradient:apiKey", DEV_KEY, secret=True)
+    cli.set_config("hfToken", CANARY, secret=True)
+    stack_config = (cli.root / "Pulumi.dev.yaml").read_text()
+    assert CANARY not in stack_config and DEV_KEY not in stack_config and "secure: v1:" in stack_config
 
-
-def _stack_file(stack: Any) -> Path:
-    return Path(stack.workspace.work_dir) / "stacks" / "dev.yaml"
-
-
-def test_up_then_up_again_changes_nothing(stack: Any, emulator: EmulatorProcess) -> None:
-    result = stack.up()
-    assert result.summary.resource_changes["create"] == 6  # the stack, four resources and the Readiness resource
+    # preview: what would be made, and no call that changes anything
     writes = emulator.stats()["writes"]
-    again = stack.up()
-    assert again.summary.resource_changes.get("create", 0) == 0
-    assert again.summary.resource_changes.get("update", 0) == 0
+    assert _summary(cli.run("preview", "--json")) == {"create": 7}  # the stack, 5 resources, Readiness
     assert emulator.stats()["writes"] == writes
 
+    cli.run("up", "--yes")
+    assert _kinds(cli.export()) == {"Project": 2, "Dataset": 1, "Experiment": 1, "Deployment": 1, "Readiness": 1}
+    team = _team(emulator)
+    assert team["project"] == 2 and team["deployment"] == 1 and team["run"] == 1 and team["dataset"] == 1
+    cli.run("preview", "--expect-no-changes")
 
-def test_preview_makes_no_api_call(stack: Any, emulator: EmulatorProcess) -> None:
-    stack.up()
-    path = _stack_file(stack)
-    path.write_text(path.read_text().replace("replicas: 2", "replicas: 3"))
-    total = emulator.stats()["total"]
-    preview = stack.preview()
-    assert preview.change_summary.get("update") == 2  # the deployment, and the Readiness resource that waits for it
-    assert emulator.stats()["total"] == total
+    # one edit: a rename in place, a new training run on the same workflow, a deployment moved (replaced)
+    workflow = cli.run("stack", "output", "experiments", "--json")
+    _edit(cli, "research: {name: Research}", "research: {name: Research Lab}")
+    _edit(cli, "command: python train.py", "command: python train.py --epochs 10")
+    _edit(cli, "  api:\n    project: research", "  api:\n    project: other")
+    changes = _summary(cli.run("up", "--yes", "--skip-preview", "--json"))
+    assert changes.get("replace") == 1 and changes.get("update", 0) >= 2 and "create" not in changes
+    experiments = json.loads(cli.run("stack", "output", "experiments", "--json").stdout)
+    assert experiments["train"]["runNumber"] == 2
+    assert experiments["train"]["workflowId"] == json.loads(workflow.stdout)["train"]["workflowId"]
+    with emulator.client() as api:
+        deployments = api.get("/deployments").json()["items"]
+        projects = {p["name"]: p["id"] for p in api.get("/projects").json()["items"]}
+    assert [d["projectId"] for d in deployments] == [projects["Other"]], "replaced, and the old one deleted"
+    assert "Research Lab" in projects
+
+    cli.run("refresh", "--yes", "--expect-no-changes")
+
+    # an update whose new spec crashes fails, and the deployment is rolled back to the spec that was ready
+    ident = deployments[0]["id"]
+    _edit(cli, "env: {MODE: prod,", 'env: {MODE: prod, EMULATOR_CRASH: "1",')
+    failed = cli.run("up", "--yes", check=False)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0 and "crash requested by EMULATOR_CRASH=1" in output
+    assert "Rolled back: the new spec" in output
+    with emulator.client() as api:
+        live = api.get(f"/deployments/{ident}").json()["latestSpec"]
+    assert live["dtHealthy"] and "EMULATOR_CRASH" not in json.dumps(live["data"]["env"])
+    _edit(cli, 'env: {MODE: prod, EMULATOR_CRASH: "1",', "env: {MODE: prod,")
+    cli.run("preview", "--expect-no-changes")  # the state is what runs: the old inputs
+
+    # nothing secret in clear: not in the state file, the export, any CLI output, nor a Paperspace spec
+    exported = json.dumps(cli.export())
+    backend = tmp_path / "backend"
+    for text in (exported, _backend_text(backend), *cli.transcript):
+        assert CANARY not in text and DEV_KEY not in text
+    with emulator.client() as api:
+        spec = api.get(f"/deployments/{ident}").json()["latestSpec"]["data"]
+    assert CANARY not in json.dumps(spec) and "secret:" in json.dumps(spec["env"])
+
+    # destroy: everything goes but the dataset that holds a committed version (retainOnDelete, the default)
+    cli.run("destroy", "--yes")
+    assert _kinds(cli.export()) == {}
+    left = _team(emulator)
+    assert left.get("dataset") == 1 and not {"project", "workflow", "deployment", "secret"} & set(left), left
+    cli.run("stack", "rm", "--yes")
+    assert json.loads(cli.run("stack", "ls", "--json").stdout) == []
+    assert not list((backend / ".pulumi" / "stacks").rglob("dev.json"))
 
 
-def test_moving_a_deployment_replaces_it_and_destroy_empties_the_team(stack: Any, emulator: EmulatorProcess) -> None:
-    stack.up()
-    path = _stack_file(stack)
-    path.write_text(path.read_text().replace("  api:\n    project: research", "  api:\n    project: other"))
-    result = stack.up()
-    assert result.summary.resource_changes.get("replace") == 1
-    with httpx.Client(base_url=emulator.api_url, headers={"Authorization": f"Bearer {DEV_KEY}"}) as api:
-        assert len(api.get("/deployments").json()["items"]) == 1
-    stack.destroy()
-    assert emulator.stats()["objects"] == {}
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
-def test_refresh_drops_a_deployment_deleted_out_of_band(stack: Any, emulator: EmulatorProcess) -> None:
-    outputs = stack.up().outputs
-    ident = outputs["deployments"].value["api"]["id"]
-    with httpx.Client(base_url=emulator.api_url, headers={"Authorization": f"Bearer {DEV_KEY}"}) as api:
-        api.delete(f"/deployments/{ident}").raise_for_status()
-    stack.refresh()
-    state = stack.export_stack().deployment["resources"]
-    assert not any(r["type"].endswith("gradient:Deployment") for r in state)
+def test_make_up_twice_reconciles_the_dev_stack_then_changes_nothing(tmp_path: Path) -> None:
+    """The Quickstart's main job as a user with Go but no Pulumi runs it: the CLI is built (here: found built),
+    the dev stack reconciled against the emulator, its outputs printed; the second run changes nothing."""
+    go = shutil.which("go")
+    assert go is not None, "the CLI was built, so Go is here"
+    path = os.pathsep.join(
+        [str(Path(go).parent), *(p for p in os.environ["PATH"].split(os.pathsep) if not (Path(p) / "pulumi").exists())]
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "PAPERSPACE_", "VIRTUAL_ENV"))},
+        "PATH": path,
+        "HOME": str(tmp_path / "home"),  # no ~/.pulumi/bin
+        "GRADIENT_STATE_DIR": str(tmp_path / "state"),
+        "GRADIENT_EMULATOR_PORT": str(_free_port()),
+    }
+    stack_config = (REPO_ROOT / "Pulumi.dev.yaml").read_bytes()
+    first = subprocess.run(["scripts/up"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"Using {PINNED_BIN}/pulumi (v3." in first.stderr
+    outputs = json.loads(first.stdout[first.stdout.index("\n{") :])
+    assert outputs["deployments"]["api"]["status"] == "ready"
+    assert outputs["experiments"]["train"]["phase"] == "Succeeded"
+    assert "+ 5 created" in first.stdout
+
+    second = subprocess.run(["scripts/up"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "5 unchanged" in second.stdout and "created" not in second.stdout and "updated" not in second.stdout
+    assert json.loads(second.stdout[second.stdout.index("\n{") :]) == outputs
+    assert (REPO_ROOT / "Pulumi.dev.yaml").read_bytes() == stack_config, "make up edits no tracked file"
+    with httpx.Client() as client:  # the emulator was stopped with the script
+        try:
+            client.get(f"http://127.0.0.1:{env['GRADIENT_EMULATOR_PORT']}/v1/projects", timeout=2)
+            raise AssertionError("the emulator still answers")
+        except httpx.TransportError:
+            pass

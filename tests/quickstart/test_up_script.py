@@ -123,16 +123,19 @@ def test_the_stand_in_refuses_the_old_project_file_as_pulumi_would(tmp_path: Pat
     assert "Could not find `uv` executable" in result.stderr
 
 
-def test_up_without_the_cli_and_without_network_names_what_works_offline(tmp_path: Path) -> None:
+def test_up_without_the_cli_go_or_network_names_what_works_offline(tmp_path: Path) -> None:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     curl = bin_dir / "curl"  # as curl fails with no network: could not resolve host
     curl.write_text("#!/bin/sh\necho 'curl: (6) Could not resolve host: get.pulumi.com' >&2\nexit 6\n")
     curl.chmod(0o755)
-    env = {**os.environ, "PATH": _plain_path(bin_dir), "HOME": str(tmp_path)}
+    # and no Go to build the CLI with (scripts/pulumi-cli)
+    path = os.pathsep.join(p for p in _plain_path(bin_dir).split(os.pathsep) if not (Path(p) / "go").exists())
+    env = {**os.environ, "PATH": path, "HOME": str(tmp_path)}
     result = subprocess.run(["scripts/up"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     assert "could not install the Pulumi CLI (no network to get.pulumi.com" in result.stderr
+    assert "there is no Go" in result.stderr
     for offline in ("gradient_provider validate", "gradient_provider plan", "make emulator"):
         assert offline in result.stderr
     assert "Traceback" not in result.stderr

@@ -76,6 +76,9 @@ def main(repo_root: Path) -> int:
         error = _language_host(cwd, project)
         if error:
             return _fail(error)
+    if args == ["version"]:
+        print("v3.0.0-fake")
+        return 0
     call: dict[str, Any] = {"args": args, "env": {key: os.environ.get(key) for key in RECORDED_ENV}}
     if args[:1] == ["up"] and os.environ.get("PAPERSPACE_API_URL"):
         with urllib.request.urlopen(os.environ["PAPERSPACE_API_URL"] + "/health") as response:
@@ -94,7 +97,7 @@ def _positional(args: list[str]) -> list[str]:
     for arg in args:
         if skip:
             skip = False
-        elif arg in ("--stack", "-s"):
+        elif arg in ("--stack", "-s", "--config-file"):
             skip = True
         elif not arg.startswith("-"):
             found.append(arg)
