@@ -11,8 +11,10 @@ launched per operation as the engine's plugin host does), following the step rul
 - in state but not in the program: Delete, dependents before what they depend on;
 - preview: Check and Diff only; provisional outputs are the checked inputs, anything else unknown;
 - refresh: Read(id, outputs); an empty id drops the resource from state;
-- secrets: the provider sees plaintext (acceptSecrets=False); an output whose top-level key was a secret input
-  is secret in state (the engine's annotateSecrets). State is a JSON checkpoint between runs; secret values
+- secrets: the provider sees plaintext (acceptSecrets=False); an output whose top-level key held a secret input
+  is secret in state (the engine's annotateSecrets). The real CLI keeps the secret where the program put it
+  (e.g. `secretEnv.HF_TOKEN`, not all of `secretEnv`): the stand-in seals the whole key, more, never less;
+  tests/e2e run these scenarios through the real CLI. State is a JSON checkpoint between runs; secret values
   in it are marked and encoded, standing in for the passphrase encryption of a real backend.
 """
 
