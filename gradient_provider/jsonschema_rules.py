@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
-from .review.credentials import mask_text, name_says_secret
+from .credentials import mask_text, name_says_secret
 from .yaml_source import clipped
 
 Path = tuple[str | int, ...]

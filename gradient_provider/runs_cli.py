@@ -13,14 +13,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from .client import GradientApiError, GradientClient, PaperspaceApi
 from .client.models import JobLog, WorkflowRun
-from .kinds.experiment.wire import dataset_versions
-from .kinds.project.lifecycle import owner_tag
-from .review.credentials import mask_text
+from .credentials import mask_text
+from .kinds import Kind, registry
+from .kinds.kind import NotOnPaperspaceError
 from .stack import load_stack
 from .stack_settings import StackSettingsError, stack_settings
 from .yaml_source import SourceError
@@ -37,35 +38,35 @@ class Located:
     api: PaperspaceApi
     workflow_id: str
     runs: list[WorkflowRun]
+    versions: Callable[[WorkflowRun], list[dict[str, Any]]]  # the dataset versions a run committed
 
 
-def locate(stack: str, experiment: str, root: Path) -> Located:
-    """The experiment's workflow and runs, from ``stacks/<stack>.yaml`` and the API."""
+def _with_runs() -> Kind:
+    """The kind whose objects have runs (the registry's experiments)."""
+    return next(kind for kind in registry() if kind.runs is not None)
+
+
+def locate(stack: str, key: str, root: Path) -> Located:
+    """The entry's workflow and runs, from ``stacks/<stack>.yaml`` and the API."""
+    kind = _with_runs()
+    assert kind.runs is not None
     try:
         declared = load_stack(root / "stacks" / f"{stack}.yaml", local=False)  # no workspace is read
     except SourceError as error:
         raise RunsError(f"the stack file is invalid:\n{error}") from None
-    experiments = declared.section("experiments")
-    if experiment not in experiments:
-        known = ", ".join(sorted(experiments)) or "none"
-        raise RunsError(f"stacks/{stack}.yaml has no experiment {experiment!r} (its experiments: {known})")
-    entry = experiments[experiment]
-    project_key = entry.references["project"]
-    project_name = declared.section("projects")[project_key].inputs["name"]
+    entries = declared.section(kind.section)
+    if key not in entries:
+        known = ", ".join(sorted(entries)) or "none"
+        raise RunsError(f"stacks/{stack}.yaml has no {kind.noun} {key!r} (its {kind.section}: {known})")
     try:
         api = PaperspaceApi(GradientClient(stack_settings(stack, root)))
     except StackSettingsError as error:
         raise RunsError(str(error)) from None
-    named = [p for p in api.list_projects() if p.name == project_name]
-    if len(named) > 1:  # the one this stack entry made carries its owner tag
-        tag = owner_tag(f"{_pulumi_project(root)}/{stack}/projects/{project_key}")
-        named = [p for p in named if tag in api.project_tags(p.id)] or named[:1]
-    if not named:
-        raise RunsError(f"no project {project_name!r} on Paperspace: has `pulumi up` run for stack {stack!r}?")
-    workflow = next((w for w in api.list_workflows(named[0].id) if w.name == entry.inputs["name"]), None)
-    if workflow is None:
-        raise RunsError(f"experiment {experiment!r} has no workflow in project {project_name!r} yet")
-    return Located(api, workflow.id, api.list_runs(workflow.id))
+    try:
+        workflow_id, runs = kind.runs.find(api, declared, key, _pulumi_project(root), stack)
+    except NotOnPaperspaceError as error:
+        raise RunsError(str(error)) from None
+    return Located(api, workflow_id, runs, kind.runs.versions)
 
 
 def _pulumi_project(root: Path) -> str:
@@ -122,7 +123,7 @@ def print_artifacts(located: Located, number: int | None, write: Callable[[str],
     runs = [_run(located, number)] if number is not None else located.runs
     write("run  job                  dataset version                     size  created")
     for run in runs:
-        for found in dataset_versions(run):
+        for found in located.versions(run):
             if not found["artifacts"]:
                 continue
             version = located.api.get_dataset_version(found["datasetId"], found["version"])

@@ -17,9 +17,9 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
+from .credentials import Finding, findings, mask_text, scan
 from .jsonschema_rules import explain
 from .kinds import Kind, registry
-from .review.credentials import Finding, findings, mask_text, scan
 from .stack_schema import stack_validator
 from .yaml_source import (
     MAX_BYTES,

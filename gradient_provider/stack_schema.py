@@ -13,10 +13,10 @@ from jsonschema.protocols import Validator
 
 from .jsonschema_rules import validator_for
 from .kinds import Kind, registry
+from .kinds.kind import KEY_PATTERN
 from .lifecycles.policy import FieldRule
 
 SCHEMA_ID = "https://gradient-stacks.invalid/schemas/stack.schema.json"
-KEY_PATTERN = "^[A-Za-z][A-Za-z0-9_-]*$"
 
 SECRET_REF = {
     "type": "object",

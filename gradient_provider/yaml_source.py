@@ -33,7 +33,7 @@ from typing import Any, NamedTuple, NoReturn
 
 import yaml
 
-from .review.credentials import mask_text
+from .credentials import mask_text
 
 Path = tuple[str | int, ...]
 

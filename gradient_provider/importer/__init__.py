@@ -4,7 +4,8 @@
 reads each project, its deployments (latest spec, any config shape), its workflows (the spec of the latest run),
 its project secrets (names only) and the datasets its workflows use (plus any asked for with `--dataset`; not
 every dataset of the team: datasets are shared by the whole team, and a stack that adopts one owns it), and
-writes ``stacks/NAME.yaml`` with an `adopt:` id on every entry (read.py, mapping.py, write.py).
+writes ``stacks/NAME.yaml`` with an `adopt:` id on every entry (read.py, mapping.py, write.py; each kind's own
+mapping is in ``kinds/<kind>/importing.py``).
 
 The API URL comes from ``Pulumi.<NAME>.yaml`` (``gradient:apiUrl``) or PAPERSPACE_API_URL, the key from
 PAPERSPACE_API_KEY. It only reads from Paperspace, never a secret value, and refuses to overwrite a stack file
@@ -19,9 +20,10 @@ from pathlib import Path
 
 from ..client import GradientApiError, GradientClient, NotFoundError, PaperspaceApi
 from ..kinds import registry
+from ..kinds.importing import Imported
 from ..stack_settings import StackSettingsError, stack_settings
 from ..yaml_source import SourceError
-from .mapping import Imported, import_team
+from .mapping import import_team
 from .read import read_team
 from .write import checked, render, write_atomically
 
@@ -69,7 +71,7 @@ def run(
     except StackSettingsError as error:
         raise ImportFailedError(str(error)) from None
     try:
-        team = read_team(api, project_ids, dataset_ids)
+        team = read_team(api, project_ids, {"datasets": dataset_ids})
     except NotFoundError as error:
         raise ImportFailedError(f"{error} (not in the team of this API key?)") from None
     except GradientApiError as error:

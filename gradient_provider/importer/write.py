@@ -10,11 +10,11 @@ from typing import Any
 
 import yaml
 
+from ..credentials import mask_text
 from ..kinds import registry
-from ..review.credentials import mask_text
+from ..kinds.importing import Imported
 from ..stack import parse_stack
 from ..yaml_source import one_line
-from .mapping import Imported
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../schemas/stack.schema.json"
 

@@ -9,11 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..lifecycles.base import Lifecycle
 from ..lifecycles.policy import EntryProblem, FieldTable, Risk
 from ..readiness.watch import Watch
+
+if TYPE_CHECKING:
+    from ..client import PaperspaceApi
+    from ..client.models import WorkflowRun
+    from ..stack import StackFile
+    from .importing import ImportContext, ImportReader
+
+# A stack key (an entry's key in its section): the Pulumi resource name.
+KEY_PATTERN = "^[A-Za-z][A-Za-z0-9_-]*$"
 
 # price of one hour of a machine type, or None when unknown
 PriceOf = Callable[[str | None], float | None]
@@ -60,6 +69,30 @@ class LocalFiles:
 
 
 @dataclass(frozen=True)
+class ImportMapping:
+    """How `import` reads a kind's live objects and turns one into a stack entry that adopts it, or leaves it out
+    saying why (kinds/importing.py has what every mapping shares)."""
+
+    read: Callable[[ImportReader], list[Any]]
+    entry: Callable[[Any, ImportContext], None]
+
+
+class NotOnPaperspaceError(Exception):
+    """What a run command looked for is not on Paperspace (yet); the message says what."""
+
+
+@dataclass(frozen=True)
+class RunCommands:
+    """What `logs` and `artifacts` need from a kind whose objects have runs (runs_cli.py)."""
+
+    # (workflow id, its runs) of a stack entry (api, stack file, key, Pulumi project, stack), from the stack file
+    # and the API; NotOnPaperspaceError says what is missing
+    find: Callable[[PaperspaceApi, StackFile, str, str, str], tuple[str, list[WorkflowRun]]]
+    # the dataset versions a run committed: {job, datasetId, version, artifacts}
+    versions: Callable[[WorkflowRun], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
 class Kind:
     section: str  # the stack file's map of this kind, e.g. "deployments"
     noun: str  # one of them in prose, e.g. "deployment"
@@ -82,6 +115,10 @@ class Kind:
     # at once, and which output says what an operation produced (a spec id, a run number).
     watch: Watch | None = None
     watch_since: str = ""
+    # How `import` reads this kind's live objects and writes one as an entry that adopts it (kinds/<kind>/importing.py)
+    imports: ImportMapping | None = None
+    # A kind whose objects have runs, with logs and artifacts (`python -m gradient_provider logs|artifacts`)
+    runs: RunCommands | None = None
 
     @property
     def kind(self) -> str:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 from typing import Any
 
+from ..credentials import REDACTED, findings, mask_text, redact
 from ..kinds import Kind, by_section, registry
 from ..lifecycles.policy import ADOPT, FieldRule, Policy, Risk
 from ..stack import Declaration, SecretRef, StackFile
-from .credentials import REDACTED, findings, mask_text, redact
 from .prices import HOURS_PER_MONTH, price_list
 
 Path = tuple[str | int, ...]

@@ -23,7 +23,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from ..review.credentials import mask_text
+from ..credentials import mask_text
 from .pack import ARCHIVE_NAME
 from .settings import (
     CONFIG_ACCESS_KEY_ID,

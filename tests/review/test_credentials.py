@@ -1,4 +1,4 @@
-"""The credential detector's documented rules (gradient_provider/review/credentials.py, docs/review-plan.md):
+"""The credential detector's documented rules (gradient_provider/credentials.py, docs/review-plan.md):
 what is a finding, what is not, and that redaction hides every finding."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import string
 
 import pytest
 
-from gradient_provider.review.credentials import REDACTED, findings, looks_random, mask_text, redact, scan
+from gradient_provider.credentials import REDACTED, findings, looks_random, mask_text, redact, scan
 from gradient_provider.stack import SecretRef
 
 # Rule 1: one of each known token shape (fake values of the real formats).

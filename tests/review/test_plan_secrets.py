@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gradient_provider.review.credentials import REDACTED
+from gradient_provider.credentials import REDACTED
 from gradient_provider.review.plan import StackPlan, plan_stack
 from gradient_provider.review.render import to_json, to_markdown
 from gradient_provider.stack import StackFile, parse_stack

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gradient_provider.review.credentials import REDACTED, scan
+from gradient_provider.credentials import REDACTED, scan
 from gradient_provider.stack import load_stack, parse_stack
 from gradient_provider.yaml_source import SourceError
 from tests.review.test_credentials import TOKENS

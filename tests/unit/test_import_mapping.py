@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from gradient_provider.client.models import Dataset, Deployment, DeploymentSpec, Project, Workflow
-from gradient_provider.importer.mapping import Keys, import_team
-from gradient_provider.importer.read import ProjectSnapshot, TeamSnapshot, WorkflowSnapshot, dataset_refs
+from gradient_provider.importer.mapping import import_team
 from gradient_provider.importer.write import render
+from gradient_provider.kinds.experiment.importing import WorkflowSnapshot, dataset_refs
+from gradient_provider.kinds.importing import Keys, ScopeProject, TeamSnapshot
 from gradient_provider.lifecycles.secret_env import secret_name
 from gradient_provider.stack import SecretRef, parse_stack
 
@@ -31,7 +32,7 @@ def _config(name: str = "api", **more: Any) -> dict[str, Any]:
 
 
 def _workflow(name: str, spec: dict[str, Any], ident: str = "wf1") -> WorkflowSnapshot:
-    return WorkflowSnapshot(Workflow(ident, name, None), spec, 1, "Succeeded")
+    return WorkflowSnapshot(Workflow(ident, name, None), spec, 1, "Succeeded", PROJECT.id)
 
 
 def _team(
@@ -40,8 +41,14 @@ def _team(
     secrets: list[str] | None = None,
     datasets: list[Dataset] | None = None,
 ) -> TeamSnapshot:
-    project = ProjectSnapshot(PROJECT, deployments or [], workflows or [], secrets or [])
-    return TeamSnapshot([project], datasets or [])
+    scope = ScopeProject(PROJECT, secrets or [])
+    live: dict[str, list[Any]] = {
+        "projects": [scope],
+        "deployments": deployments or [],
+        "experiments": workflows or [],
+        "datasets": datasets or [],
+    }
+    return TeamSnapshot([scope], live)
 
 
 def _written(team: TeamSnapshot) -> tuple[str, Any]:
@@ -149,7 +156,7 @@ def test_keys_are_valid_and_unique() -> None:
 
 
 def test_nothing_imported_is_still_a_valid_stack() -> None:
-    text = render(import_team(TeamSnapshot([], [])), ["project pr1"])
+    text = render(import_team(TeamSnapshot([])), ["project pr1"])
     assert parse_stack("stacks/x.yaml", text).declarations == {"projects": {}}
 
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from gradient_provider import kinds
+from gradient_provider.client.models import Project
+from gradient_provider.importer.mapping import import_team
+from gradient_provider.importer.read import read_team
+from gradient_provider.importer.write import render
 from gradient_provider.kinds import Kind, Reference, in_dependency_order
+from gradient_provider.kinds.importing import ImportContext, ImportReader, add_checked
+from gradient_provider.kinds.kind import ImportMapping
 from gradient_provider.lifecycles.base import Created, Lifecycle, Observed
-from gradient_provider.lifecycles.policy import FieldRule, FieldTable, Policy, Risk
+from gradient_provider.lifecycles.policy import ADOPT, FieldRule, FieldTable, Policy, Risk, adopt_rule
 from gradient_provider.reference import render_reference
 from gradient_provider.review.plan import plan_stack
 from gradient_provider.stack import StackFile, parse_stack
@@ -33,6 +39,7 @@ class NoteLifecycle(Lifecycle):
                 Policy.IN_PLACE, Risk.SAFE, {"type": "string"}, "Title.", required=True, defaults_to_key=True
             ),
             "text": FieldRule(Policy.IN_PLACE, Risk.SAFE, {"type": "string"}, "What it says.", required=True),
+            ADOPT: adopt_rule("note"),
             "pinned": FieldRule(
                 Policy.IN_PLACE,
                 Risk.SAFE,
@@ -65,6 +72,18 @@ class NoteLifecycle(Lifecycle):
         raise NotImplementedError
 
 
+def _read_notes(reader: ImportReader) -> list[Any]:
+    asked = {scope.project.id for scope in reader.projects}
+    return [note for note in reader.api.notes if note["projectId"] in asked]  # type: ignore[attr-defined]
+
+
+def _note_entry(note: dict[str, Any], ctx: ImportContext) -> None:
+    key = ctx.keys["notes"](note["name"], "note")
+    project_key, _ = ctx.project(note["projectId"])
+    fields = {"project": project_key, "name": note["name"], "text": note["text"], "adopt": note["id"]}
+    add_checked(ctx.imported, "notes", f"note {note['id']}", NoteLifecycle, fields, key, skip_check=True)
+
+
 NOTE = Kind(
     section="notes",
     noun="note",
@@ -74,6 +93,7 @@ NOTE = Kind(
     references=(Reference("project", "projects", "projectId", "id", "Key of the project.", required=True),),
     identity=("name", "project"),
     unique_identity=True,
+    imports=ImportMapping(read=_read_notes, entry=_note_entry),
 )
 
 STACK = """\
@@ -136,10 +156,48 @@ def test_the_plan_shows_its_changes_with_value_dependent_risks() -> None:
     assert plan_stack("stack.yaml", "HEAD", StackFile("old"), old).resources[-1].action == "create"
 
 
+class _TeamWithNotes:
+    """The API as `import` reads it, for a team with one project holding one note and nothing else."""
+
+    notes: ClassVar[list[dict[str, str]]] = [{"id": "nt1", "projectId": "pr1", "name": "hello", "text": "first"}]
+
+    class client:
+        @staticmethod
+        def paginate(path: str) -> list[Any]:
+            return []  # no deployments, no project secrets
+
+    def get_project(self, ident: str) -> Project:
+        return Project(ident, "Research")
+
+    def list_workflows(self, project_id: str) -> list[Any]:
+        return []
+
+
+def test_import_reads_and_writes_it_through_its_own_mapping() -> None:
+    team = read_team(_TeamWithNotes(), ["pr1"], {})  # type: ignore[arg-type]
+    assert team.live["notes"] == _TeamWithNotes.notes
+    text = render(import_team(team), ["project pr1"])
+    hello = parse_stack("stacks/imported.yaml", text).section("notes")["hello"]  # the loader `validate` uses
+    assert hello.inputs == {"name": "hello", "text": "first", "adopt": "nt1"}
+    assert hello.references == {"project": "Research"}
+
+
 def test_adding_a_kind_touches_only_its_folder_and_the_registry_line() -> None:
     """No module outside kinds/ names a kind: the consumers iterate the registry."""
     root = Path(__file__).resolve().parents[2] / "gradient_provider"
-    consumers = ["stack.py", "stack_schema.py", "program.py", "reference.py", "__main__.py", "review/plan.py"]
+    consumers = [
+        "stack.py",
+        "stack_schema.py",
+        "program.py",
+        "reference.py",
+        "__main__.py",
+        "review/plan.py",
+        "importer/__init__.py",
+        "importer/read.py",
+        "importer/mapping.py",
+        "importer/write.py",
+        "runs_cli.py",
+    ]
     pattern = r"\"(projects|experiments|deployments)\"|\b(Project|Experiment|Deployment)(Lifecycle|_TABLE)\b"
     found = subprocess.run(
         ["grep", "-nE", pattern, *consumers], cwd=root, capture_output=True, text=True, check=False

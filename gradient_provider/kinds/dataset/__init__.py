@@ -8,6 +8,7 @@ from typing import Any
 
 from ...lifecycles.policy import Risk
 from ..kind import Kind
+from .importing import IMPORT
 from .lifecycle import DatasetLifecycle
 from .table import RETAIN, TABLE
 
@@ -31,4 +32,5 @@ KIND = Kind(
     exports={"id": "id"},
     unique_identity=True,
     on_delete=on_delete,
+    imports=IMPORT,
 )

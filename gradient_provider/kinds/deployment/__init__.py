@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..kind import IN_PROJECT, Cost, Kind, PriceOf, Reference
+from .importing import IMPORT
 from .lifecycle import DeploymentLifecycle
 from .table import MODEL_MOUNT_PATH, TABLE
 from .watch import DeploymentWatch
@@ -53,4 +54,5 @@ KIND = Kind(
     unique_identity=True,
     watch=DeploymentWatch(),
     watch_since="specId",
+    imports=IMPORT,
 )

@@ -10,10 +10,10 @@ from typing import Any
 
 from ...client import GradientApiError, NotFoundError
 from ...client.models import Deployment, DeploymentRun
+from ...credentials import mask_text
 from ...lifecycles import secret_env
 from ...lifecycles.base import Created, Lifecycle, Observed, OperationFailedError
 from ...lifecycles.policy import WAIT_IN_STACK, Policy
-from ...review.credentials import mask_text
 from .table import SECRET_PREFIX, TABLE
 from .wire import build_config, inputs_from_config
 

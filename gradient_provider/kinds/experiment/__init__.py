@@ -8,8 +8,10 @@ from typing import Any
 from ...lifecycles.policy import Risk
 from ...workspace import local
 from ..kind import IN_PROJECT, Cost, Kind, LocalFiles, PriceOf, Reference
+from .importing import IMPORT
 from .jobs import dataset_keys
 from .lifecycle import ExperimentLifecycle
+from .runs import RUNS
 from .table import TABLE
 from .watch import ExperimentWatch
 
@@ -61,4 +63,6 @@ KIND = Kind(
     unique_identity=True,
     watch=ExperimentWatch(),
     watch_since="runNumber",
+    imports=IMPORT,
+    runs=RUNS,
 )

@@ -13,10 +13,10 @@ from typing import Any
 
 from ...client import GradientApiError, NotFoundError, PaperspaceApi
 from ...client.models import Workflow, WorkflowRun
+from ...credentials import mask_text
 from ...lifecycles import secret_env
 from ...lifecycles.base import Created, Lifecycle, Observed, OperationFailedError, log
 from ...lifecycles.policy import WAIT_IN_STACK, InputDiff, Policy
-from ...review.credentials import mask_text
 from ...workspace.stage import stage
 from .table import MODEL_JOB, SECRET_PREFIX, TABLE
 from .wire import build_spec, dataset_versions, inputs_from_spec, model_id_of, spec_key

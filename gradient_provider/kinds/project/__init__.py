@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..kind import Kind
+from .importing import IMPORT
 from .lifecycle import ProjectLifecycle
 from .table import TABLE
 
@@ -13,4 +14,5 @@ KIND = Kind(
     lifecycle=ProjectLifecycle,
     description="Paperspace projects, by key. Every experiment and deployment names one with `project`.",
     exports={"id": "id"},
+    imports=IMPORT,
 )

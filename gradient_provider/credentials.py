@@ -1,4 +1,5 @@
-"""Literals in a stack file that look like credentials: `validate` refuses them, `plan` never prints them.
+"""Credential detection, one low module for the whole package: literals in a stack file that look like credentials
+(`validate` refuses them, `plan` never prints them), and masking of free text for lifecycles, logs and errors.
 
 A stack file is committed and reviewed, so a credential in it is leaked. One detector serves both commands:
 ``findings`` walks a parsed stack file (or any part of it) and says where a literal looks like a credential;
