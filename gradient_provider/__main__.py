@@ -21,6 +21,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .guardrails import POLICY_DENIED, denied, evaluate
 from .kinds import registry
 from .pulumi_files import PROJECT_FILE, check_file, is_pulumi_file
 from .reference import refresh
@@ -43,7 +44,7 @@ def validate(files: list[str]) -> int:
     if not paths and not pulumi_files:
         print("no stack files: give FILE arguments or run where stacks/*.yaml exist", file=sys.stderr)
         return 1
-    failed = False
+    failed = policy_denied = False
     for path in pulumi_files:
         try:
             problems = check_file(path)
@@ -69,9 +70,15 @@ def validate(files: list[str]) -> int:
             failed = True
             print(internal_error(path, error))
             continue
+        violations = evaluate(stack)
+        for violation in violations:
+            print(violation)
+        if denied(violations):
+            policy_denied = True
+            continue
         counts = ", ".join(f"{len(stack.section(kind.section))} {kind.section}" for kind in registry())
         print(f"{path}: ok ({counts})", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failed else POLICY_DENIED if policy_denied else 0
 
 
 def internal_error(path: Path, error: Exception) -> Problem:

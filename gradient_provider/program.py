@@ -7,6 +7,7 @@ from typing import Any
 
 import pulumi
 
+from .guardrails import WARN, denied, evaluate
 from .kinds import Kind, in_dependency_order, registry
 from .lifecycles import secret_env
 from .lifecycles.policy import OWNER, WAIT_IN_STACK
@@ -31,6 +32,13 @@ def run_stack(stack_name: str, root: Path | None = None) -> DeclaredStack:
         stack = load_stack(path)
     except SourceError as error:
         raise pulumi.RunError(f"invalid stack file {path}:\n{error}") from None
+    violations = evaluate(stack)
+    for warning in (v for v in violations if v.level == WARN):
+        pulumi.log.warn(str(warning))
+    refused = denied(violations)
+    if refused:
+        lines = "\n".join(str(violation) for violation in refused)
+        raise pulumi.RunError(f"the stack's policy denies it; nothing was applied:\n{lines}")
     secrets = _secret_config(stack)
     deferred = deferred_waits(stack)
     declared = declare(stack, secrets, deferred)

@@ -18,6 +18,7 @@ from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
 from .credentials import Finding, findings, mask_text, scan
+from .guardrails import Policy, parse_policy
 from .jsonschema_rules import explain
 from .kinds import Kind, registry
 from .stack_schema import stack_validator
@@ -66,12 +67,15 @@ class Declaration:
     line: int = 1
     # a provider input of a reference written within a field (see Reference.within) -> every key named there
     nested_references: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the line of each field as written; kept only for a stack file with a `policy:` (its rules report them)
+    field_lines: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class StackFile:
     file: str
     declarations: dict[str, dict[str, Declaration]] = field(default_factory=dict)
+    policy: Policy | None = None  # the `policy:` section's guardrails (guardrails.py)
 
     def section(self, name: str) -> dict[str, Declaration]:
         return self.declarations.get(name, {})
@@ -147,9 +151,17 @@ def _parse_stack(file: str, text: str, *, credentials: bool, root: FilePath | No
         problems += credential_problems(located, text)
     if problems:
         raise SourceError(sorted(problems, key=lambda p: (p.line, p.path)))
+    lines = "policy" in located.data
     return StackFile(
         file,
-        {kind.section: _declare(located, kind, derived) for kind in registry() if kind.section in located.data},
+        {
+            kind.section: _declare(located, kind, derived, field_lines=lines)
+            for kind in registry()
+            if kind.section in located.data
+        },
+        parse_policy(located.data["policy"] or {}, lambda name: located.line_of(("policy", name), key=True))
+        if lines
+        else None,
     )
 
 
@@ -170,7 +182,11 @@ def _local_problems(located: Located, root: FilePath, derived: dict[tuple[str, s
 
 
 def _declare(
-    located: Located, kind: Kind, derived: dict[tuple[str, str], dict[str, Any]] | None = None
+    located: Located,
+    kind: Kind,
+    derived: dict[tuple[str, str], dict[str, Any]] | None = None,
+    *,
+    field_lines: bool = False,
 ) -> dict[str, Declaration]:
     declared = {}
     references = {ref.field for ref in kind.references if ref.within is None}
@@ -196,6 +212,7 @@ def _declare(
                 for ref in kind.references
                 if ref.within is not None and entry.get(ref.field) is not None
             },
+            field_lines={name: located.line_of((kind.section, key, name)) for name in entry} if field_lines else {},
         )
     return declared
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from jsonschema.protocols import Validator
 
+from .guardrails import POLICY_SCHEMA
 from .jsonschema_rules import validator_for
 from .kinds import Kind, registry
 from .kinds.kind import KEY_PATTERN
@@ -110,7 +111,8 @@ def stack_schema() -> dict[str, Any]:
                 "additionalProperties": entry_schema(kind),
             }
             for kind in registry()
-        },
+        }
+        | {"policy": POLICY_SCHEMA},
     }
 
 

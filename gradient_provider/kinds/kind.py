@@ -53,6 +53,9 @@ class Cost:
 
     hourly: Callable[[Mapping[str, Any], PriceOf, list[str]], float | None] | None = None
     per_run: Callable[[Mapping[str, Any], PriceOf, list[str]], float | None] | None = None
+    # per hour at its peak (a deployment at its most replicas; an experiment's jobs training at once), for the
+    # `maxCostPerHour` guardrail
+    peak_hourly: Callable[[Mapping[str, Any], PriceOf, list[str]], float | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,8 @@ class Kind:
     # at once, and which output says what an operation produced (a spec id, a run number).
     watch: Watch | None = None
     watch_since: str = ""
+    # the most replicas an entry may run (autoscaling's ceiling included), for the `maxReplicas` guardrail
+    scale: Callable[[Mapping[str, Any]], int] | None = None
     # How `import` reads this kind's live objects and writes one as an entry that adopts it (kinds/<kind>/importing.py)
     imports: ImportMapping | None = None
     # A kind whose objects have runs, with logs and artifacts (`python -m gradient_provider logs|artifacts`)

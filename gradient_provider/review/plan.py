@@ -11,10 +11,11 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from ..credentials import REDACTED, findings, mask_text, redact
+from ..guardrails import POLICY_DENIED, Violation, denied, evaluate, peak_hourly
 from ..kinds import Kind, by_section, registry
 from ..lifecycles.policy import ADOPT, FieldRule, Policy, Risk
+from ..prices import HOURS_PER_MONTH, price_list
 from ..stack import Declaration, SecretRef, StackFile
-from .prices import HOURS_PER_MONTH, price_list
 
 Path = tuple[str | int, ...]
 
@@ -76,11 +77,26 @@ class ResourcePlan:
 
 
 @dataclass
+class Guardrails:
+    """The stack's `policy:` applied to the new side: what it breaks, and its peak cost against the budget."""
+
+    violations: list[Violation]
+    peak_before: float | None
+    peak_after: float | None
+    budget: float | None  # maxCostPerHour's limit, when set
+
+    @property
+    def denied(self) -> bool:
+        return bool(denied(self.violations))
+
+
+@dataclass
 class StackPlan:
     file: str
     base: str
     resources: list[ResourcePlan]
     warnings: list[str]
+    guardrails: Guardrails | None = None  # only for a stack file with a `policy:`
 
     @property
     def changed(self) -> list[ResourcePlan]:
@@ -92,7 +108,9 @@ class StackPlan:
 
     @property
     def exit_code(self) -> int:
-        """0: no change; 2: only safe changes; 3: anything riskier."""
+        """0: no change; 2: only safe changes; 3: anything riskier; 4: a guardrail denies the new stack."""
+        if self.guardrails is not None and self.guardrails.denied:
+            return POLICY_DENIED
         if not self.changed:
             return 0
         return 2 if RISK_ORDER[self.risk] <= RISK_ORDER[Risk.SAFE] else 3
@@ -139,7 +157,13 @@ def plan_stack(file: str, base: str, old: StackFile, new: StackFile, root: FileP
                 )
     for resource in resources:
         _scrub(resource)
-    return StackPlan(file, base, resources, [mask_text(warning) for warning in warnings])
+    plan = StackPlan(file, base, resources, [mask_text(warning) for warning in warnings])
+    if new.policy is not None:
+        budget = new.policy.get("maxCostPerHour")
+        plan.guardrails = Guardrails(
+            evaluate(new), peak_hourly(old), peak_hourly(new), float(budget.settings["limit"]) if budget else None
+        )
+    return plan
 
 
 def _view(kind: Kind, declaration: Declaration) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..prices import price_list
 from .plan import Change, ResourcePlan, StackPlan, monthly, shown
-from .prices import price_list
 
 ACTION_LABEL = {
     "create": "create",
@@ -92,12 +92,29 @@ def to_json(plans: list[StackPlan], exit_code: int) -> str:
                     "retrainEstimate": _amount(plan.total("retrain")),
                 },
                 "warnings": plan.warnings,
+                "policy": _guardrails_json(plan),
                 "resources": [_resource_json(r) for r in plan.resources],
             }
             for plan in plans
         ],
     }
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def _guardrails_json(plan: StackPlan) -> dict[str, Any] | None:
+    guard = plan.guardrails
+    if guard is None:
+        return None
+    return {
+        "denied": guard.denied,
+        "budgetPerHour": _amount(guard.budget),
+        "peakPerHourBefore": _amount(guard.peak_before),
+        "peakPerHourAfter": _amount(guard.peak_after),
+        "violations": [
+            {"line": v.line, "rule": v.rule, "level": v.level, "path": v.path, "message": v.message}
+            for v in guard.violations
+        ],
+    }
 
 
 def _counts(plan: StackPlan) -> dict[str, int]:
@@ -156,6 +173,19 @@ def _resource_section(resource: ResourcePlan) -> list[str]:
     return lines
 
 
+def _guardrails_markdown(plan: StackPlan) -> list[str]:
+    guard = plan.guardrails
+    if guard is None:
+        return []
+    budget = f" against a budget of **{money(guard.budget)}/h**" if guard.budget is not None else ""
+    verdict = "**Policy: denied.**" if guard.denied else "**Policy: passed.**"
+    lines = [f"{verdict} Peak cost {money(guard.peak_before)}/h → {money(guard.peak_after)}/h{budget}.", ""]
+    for v in guard.violations:
+        icon = "⛔" if v.level == "deny" else "⚠️"
+        lines.append(f"- {icon} `{plan.file}:{v.line}` `{v.path}`: {v.message} (`policy.{v.rule}`, {v.level})")
+    return [*lines, ""] if guard.violations else lines
+
+
 def to_markdown(plans: list[StackPlan]) -> str:
     prices = price_list()
     lines: list[str] = []
@@ -165,6 +195,7 @@ def to_markdown(plans: list[StackPlan]) -> str:
             lines.append(f"> ⚠️ {warning}")
         if plan.warnings:
             lines.append("")
+        lines += _guardrails_markdown(plan)
         if plan.changed:
             lines += [
                 "| resource | action | risk | cost/h before → after | Δ/month | re-train |",

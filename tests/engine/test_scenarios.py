@@ -17,6 +17,7 @@ import pytest
 from gradient_provider.resources import DeploymentProvider, ExperimentProvider, ProjectProvider, ReadinessProvider
 from tests.support.dynamic_server import provider_blob
 from tests.support.emulator import REPO_ROOT, EmulatorProcess
+from tests.support.stacks import SCENARIO_STACK as BASE_STACK
 
 from .conftest import HF_TOKEN, Project
 from .harness import Engine, EngineError, Step
@@ -339,3 +340,19 @@ def test_a_replacement_that_crashes_keeps_the_old_deployment(
         engine.up()
     assert _deployment(api, old_id)["latestSpec"]["dtHealthy"], "the old deployment still serves"
     assert [r.id for r in engine.state() if r.kind == "Deployment" and r.delete] == [old_id], "pending delete"
+
+
+def test_a_stack_its_policy_denies_applies_nothing(engine: Engine, project: Project, emulator: EmulatorProcess) -> None:
+    """The program applies the stack file's guardrails before it declares anything: a `deny` rule broken is an
+    error naming the file, the line and the rule, and Paperspace sees no write."""
+    text = "policy:\n  maxReplicas: {limit: 1}\n  machineTypes: {deny: [A100-80G], level: warn}\n" + BASE_STACK
+    project.write(text)
+    writes = emulator.stats()["writes"]
+    with pytest.raises(EngineError) as failure:
+        engine.up()
+    line = text.split("\n").index("    replicas: 2") + 1
+    message = str(failure.value)
+    assert "the stack's policy denies it; nothing was applied" in message
+    assert f"dev.yaml:{line}: deployments.api.replicas: deny: may run 2 replicas, over the limit of 1 " in message
+    assert "(policy.maxReplicas)" in message
+    assert emulator.stats()["writes"] == writes and engine.state() == []

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gradient_provider.review.prices import price_list
+from gradient_provider.prices import price_list
 
 BASE = """\
 projects:

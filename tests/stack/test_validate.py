@@ -63,7 +63,7 @@ BROKEN = {
         "project:\n  a: {}\n",
         [
             "stack.yaml:1: project: unknown field; did you mean 'projects'? expected one of: datasets, deployments, "
-            "experiments, projects"
+            "experiments, policy, projects"
         ],
     ),
     "unknown field with a suggestion": (

@@ -28,6 +28,21 @@ def hourly(view: Mapping[str, Any], price_of: PriceOf, notes: list[str]) -> floa
     return price * replicas
 
 
+def most_replicas(view: Mapping[str, Any]) -> int:
+    """The most replicas it may run: its `replicas`, or autoscaling's ceiling (none when disabled)."""
+    if not view.get("enabled", True):
+        return 0
+    autoscaling = view.get("autoscaling") or {}
+    ceiling = int(autoscaling["maxReplicas"]) if autoscaling and autoscaling.get("enabled", True) else 0
+    return max(int(view.get("replicas", 1)), ceiling)
+
+
+def peak_hourly(view: Mapping[str, Any], price_of: PriceOf, notes: list[str]) -> float | None:
+    replicas = most_replicas(view)
+    price = price_of(view.get("machineType"))
+    return 0.0 if replicas == 0 else None if price is None else price * replicas
+
+
 KIND = Kind(
     section="deployments",
     noun="deployment",
@@ -48,7 +63,8 @@ KIND = Kind(
         ),
     ),
     exclusive=(("model", "modelId"),),
-    cost=Cost(hourly=hourly),
+    cost=Cost(hourly=hourly, peak_hourly=peak_hourly),
+    scale=most_replicas,
     exports={"id": "id", "endpoint": "endpoint", "status": "status"},
     identity=("name", "project"),
     unique_identity=True,

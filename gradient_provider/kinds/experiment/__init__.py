@@ -37,6 +37,13 @@ def run_cost(view: Mapping[str, Any], price_of: PriceOf, notes: list[str]) -> fl
     return sum(p for p in prices if p is not None) * hours
 
 
+def training_hourly(view: Mapping[str, Any], price_of: PriceOf, notes: list[str]) -> float | None:
+    """An hour of a run with every job training at once (an upper bound: `needs` runs some one after another)."""
+    jobs = view.get("jobs") or {"train": {}}
+    prices = [price_of(job.get("machineType") or view.get("machineType")) for job in jobs.values()]
+    return None if any(p is None for p in prices) else sum(p for p in prices if p is not None)
+
+
 # Datasets that jobs read and write, named by key inside `jobs`: each a real dependency of the experiment.
 IN_JOBS = Reference(
     "jobs",
@@ -57,7 +64,7 @@ KIND = Kind(
     references=(IN_PROJECT, IN_JOBS),
     local=LocalFiles(derive=local.derive, changes=local.changes),
     create_risk=Risk.RETRAIN,
-    cost=Cost(per_run=run_cost),
+    cost=Cost(per_run=run_cost, peak_hourly=training_hourly),
     exports={"workflowId": "id", "runNumber": "runNumber", "phase": "phase", "modelId": "modelId"},
     identity=("name", "project"),
     unique_identity=True,
