@@ -10,6 +10,9 @@ logs --stack S EXPERIMENT [--run N] [--job J] [--follow]
                       print a run's logs (the latest run by default), job by job
 artifacts --stack S EXPERIMENT [--run N]
                       list each job's artifacts dataset version per run (id, size, created)
+drift --stack S [--format text|markdown]
+                      what differs between stacks/S.yaml and what runs on Paperspace, per resource; exit 0
+                      when nothing does, 2 when something does (no Pulumi CLI or state needed)
 import --project ID [--project ID ...] [--dataset ID ...] --stack NAME [--force]
                       write stacks/NAME.yaml adopting (`adopt:`) those projects' deployments, workflows, the
                       datasets they use and the projects themselves; reads only, never a secret value
@@ -181,7 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     import_parser.add_argument("--dataset", action="append", default=[], metavar="ID", help="a dataset to add")
     import_parser.add_argument("--stack", required=True, metavar="NAME", help="write stacks/NAME.yaml")
     import_parser.add_argument("--force", action="store_true", help="overwrite stacks/NAME.yaml if it exists")
+    drift_parser = commands.add_parser("drift", help="what differs between a stack file and what runs")
+    drift_parser.add_argument("--stack", required=True, metavar="NAME", help="the stack (stacks/NAME.yaml)")
+    drift_parser.add_argument("--format", dest="output", choices=["text", "markdown"], default="text")
     args = parser.parse_args(argv)
+    if args.command == "drift":
+        from .drift import main as drift_main  # imports the HTTP client: only for this command
+
+        return drift_main(args.stack, args.output, Path.cwd())
     if args.command == "import":
         from .importer import main as import_main  # imports the HTTP client: only for this command
 

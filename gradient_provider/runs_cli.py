@@ -15,15 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .client import GradientApiError, GradientClient, PaperspaceApi
 from .client.models import JobLog, WorkflowRun
 from .credentials import mask_text
 from .kinds import Kind, registry
 from .kinds.kind import NotOnPaperspaceError
 from .stack import load_stack
-from .stack_settings import StackSettingsError, stack_settings
+from .stack_settings import StackSettingsError, pulumi_project_name, stack_settings
 from .yaml_source import SourceError
 
 FOLLOW_POLL_SECONDS = 2.0
@@ -63,18 +61,10 @@ def locate(stack: str, key: str, root: Path) -> Located:
     except StackSettingsError as error:
         raise RunsError(str(error)) from None
     try:
-        workflow_id, runs = kind.runs.find(api, declared, key, _pulumi_project(root), stack)
+        workflow_id, runs = kind.runs.find(api, declared, key, pulumi_project_name(root), stack)
     except NotOnPaperspaceError as error:
         raise RunsError(str(error)) from None
     return Located(api, workflow_id, runs, kind.runs.versions)
-
-
-def _pulumi_project(root: Path) -> str:
-    try:
-        data = yaml.safe_load((root / "Pulumi.yaml").read_text())
-    except (OSError, yaml.YAMLError):
-        return ""
-    return str(data.get("name", "")) if isinstance(data, dict) else ""
 
 
 def _run(located: Located, number: int | None) -> WorkflowRun:

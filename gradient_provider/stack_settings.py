@@ -37,3 +37,12 @@ def stack_config(path: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         return {}
     return {str(k): v for k, v in config.items() if isinstance(v, (str, int, float))}
+
+
+def pulumi_project_name(root: Path) -> str:
+    """The Pulumi project's name (Pulumi.yaml `name`): the first part of every owner tag; empty when unreadable."""
+    try:
+        data = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return ""
+    return str(data.get("name", "")) if isinstance(data, dict) else ""

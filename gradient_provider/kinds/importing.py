@@ -97,6 +97,7 @@ class ImportReader:
     projects: list[ScopeProject]
     asked: Mapping[str, list[str]] = field(default_factory=dict)
     live: dict[str, list[Any]] = field(default_factory=dict)
+    named: Mapping[str, list[str]] = field(default_factory=dict)  # names asked for by section (`drift`)
     notes: list[str] = field(default_factory=list)  # worth saying at the top of the file
 
 

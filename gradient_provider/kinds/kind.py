@@ -122,6 +122,9 @@ class Kind:
     scale: Callable[[Mapping[str, Any]], int] | None = None
     # How `import` reads this kind's live objects and writes one as an entry that adopts it (kinds/<kind>/importing.py)
     imports: ImportMapping | None = None
+    # A kind whose entries scope the others (projects): find an entry's live id by its name without Pulumi state
+    # (api, name, owner `<pulumi project>/<stack>/<section>/<key>`), for `drift`
+    lookup: Callable[[PaperspaceApi, str, str], str | None] | None = None
     # A kind whose objects have runs, with logs and artifacts (`python -m gradient_provider logs|artifacts`)
     runs: RunCommands | None = None
 

@@ -5,5 +5,6 @@ The test functions are imported, so pytest collects them here again, and the fix
 Where the two engines disagree the real CLI is right, and the stand-in is what gets fixed.
 """
 
+from tests.engine.test_drift import *  # noqa: F403
 from tests.engine.test_import import *  # noqa: F403
 from tests.engine.test_scenarios import *  # noqa: F403

@@ -39,6 +39,10 @@ def _read(reader: ImportReader) -> list[Any]:
                     f"workflow {workflow.workflow.name!r} names dataset {ref!r}, which is no dataset of this team: "
                     "kept as written"
                 )
+    names = set(reader.named.get("datasets", [])) - {d.name for d in [*wanted, *found.values()]}
+    if names:  # the team's datasets are few: one list finds every name asked for
+        team = reader.api.list_datasets() if team is None else team
+        wanted += [d for d in team if d.name in names]
     return list({d.id: d for d in [*wanted, *found.values()]}.values())
 
 

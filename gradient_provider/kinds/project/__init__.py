@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..kind import Kind
 from .importing import IMPORT
 from .lifecycle import ProjectLifecycle
+from .lookup import find_project_id
 from .table import TABLE
 
 KIND = Kind(
@@ -15,4 +16,5 @@ KIND = Kind(
     description="Paperspace projects, by key. Every experiment and deployment names one with `project`.",
     exports={"id": "id"},
     imports=IMPORT,
+    lookup=find_project_id,
 )

@@ -15,3 +15,8 @@ def find_project(api: PaperspaceApi, name: str, owner: str) -> Project | None:
         tag = owner_tag(owner)
         named = [p for p in named if tag in api.project_tags(p.id)] or named[:1]
     return named[0] if named else None
+
+
+def find_project_id(api: PaperspaceApi, name: str, owner: str) -> str | None:
+    project = find_project(api, name, owner)
+    return project.id if project else None
