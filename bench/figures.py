@@ -1,6 +1,6 @@
 """Every module of figures, imported so that each registers its own: a new module is added here."""
 
-from . import emulator_figures, stack_figures, up_figures
+from . import drift_figures, emulator_figures, stack_figures, up_figures
 from .registry import FIGURES
 
-__all__ = ["FIGURES", "emulator_figures", "stack_figures", "up_figures"]
+__all__ = ["FIGURES", "drift_figures", "emulator_figures", "stack_figures", "up_figures"]

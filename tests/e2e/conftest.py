@@ -7,13 +7,10 @@ engine scenarios run here unchanged with the real CLI as the engine (test_engine
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.engine.conftest import HF_TOKEN, EngineFactory, Project
-from tests.support.emulator import DEV_KEY, EmulatorProcess
+from tests.engine.conftest import EngineFactory, Project, api, engine
 from tests.support.pulumi_cli import PROJECT_NAME, CliEngine, PulumiCli, make_project, skip_reason
 
 _reason = skip_reason()
@@ -50,16 +47,4 @@ def engine_factory(project: Project, cli: PulumiCli, tmp_path: Path) -> EngineFa
     return make  # type: ignore[return-value]  # CliEngine has the stand-in's interface, not its class
 
 
-@pytest.fixture
-def engine(engine_factory: EngineFactory, emulator: EmulatorProcess) -> Any:
-    emulator.reset()
-    return engine_factory(
-        "dev",
-        config={"gradient:apiUrl": emulator.api_url, "gradient:pollIntervalSeconds": "0.02"},
-        secret_config={"gradient:apiKey": DEV_KEY, "hfToken": HF_TOKEN},
-    )
-
-
-@pytest.fixture
-def api(emulator: EmulatorProcess) -> httpx.Client:
-    return emulator.client()
+__all__ = ["api", "engine"]  # tests/engine's fixtures, here on the factory above: the real CLI's engine

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.engine.harness import EngineError, ResourceState, Step
 from tests.support.emulator import REPO_ROOT
 
 PINNED_BIN = REPO_ROOT / ".tools" / "pulumi" / "bin"
@@ -50,32 +51,6 @@ def skip_reason() -> str | None:
 
 class CliError(Exception):
     """A command failed; the message is what the CLI printed (stdout and stderr)."""
-
-
-@dataclass
-class Step:
-    op: str
-    urn: str
-
-
-@dataclass
-class ResourceState:
-    urn: str
-    type: str
-    id: str
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    dependencies: list[str]
-    secret_keys: list[str]
-    delete: bool = False
-
-    @property
-    def name(self) -> str:
-        return self.urn.rsplit("::", 1)[-1]
-
-    @property
-    def kind(self) -> str:
-        return self.type.rsplit(":", 1)[-1]
 
 
 def make_project(root: Path) -> None:
@@ -233,8 +208,6 @@ class CliEngine:
         return self._operation("destroy", "--yes", "--skip-preview")
 
     def _operation(self, command: str, *flags: str) -> list[Step]:
-        from tests.engine.harness import EngineError
-
         self._events.unlink(missing_ok=True)
         result = self.cli.run(command, *flags, "--stack", self.stack, "--event-log", str(self._events), check=False)
         if result.returncode != 0:
