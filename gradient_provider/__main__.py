@@ -1,7 +1,8 @@
 """``python -m gradient_provider``: check stack files without Pulumi, credentials or network.
 
 validate [FILE ...]   every stacks/*.yaml, Pulumi.yaml and Pulumi.<stack>.yaml by default; exit 0 when all
-                      are valid, 1 otherwise, with one ``FILE:LINE: path: message`` line per problem
+                      are valid, 1 otherwise, with one ``FILE:LINE: path: message`` line per problem; 4 when a
+                      stack file's `policy:` denies it (docs/guardrails.md)
 schema [--write]      print schemas/stack.schema.json as derived from the field-policy tables, or rewrite it
 secrets FILE          list the secret Pulumi config keys a stack file reads
 reference [--write]   check (or rewrite) the README's field reference
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from .guardrails import POLICY_DENIED, denied, evaluate
 from .kinds import registry
@@ -153,8 +155,16 @@ def _plan_one(path: Path, base: str) -> StackPlan:
     return plan_stack(str(path), base, old, new, root=repository_root(path))
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 1, as every other error here: 2, 3 and 4 say what `plan` and `drift` found."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m gradient_provider", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest="command", required=True)

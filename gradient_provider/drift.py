@@ -27,7 +27,7 @@ from .credentials import mask_text
 from .importer.mapping import import_team
 from .importer.read import read_team
 from .kinds import Kind, registry
-from .kinds.importing import Entry
+from .kinds.importing import PLAIN_LITERAL, Entry
 from .lifecycles.policy import ADOPT, Policy
 from .stack import Declaration, SecretRef, StackFile, load_stack
 from .stack_settings import StackSettingsError, pulumi_project_name, stack_settings
@@ -35,6 +35,7 @@ from .yaml_source import SourceError, one_line
 
 NO_DRIFT, DRIFT = 0, 2
 SECRET = "(secret)"
+PLAIN_SECRET = "(plain text that looks like a credential; not shown)"
 
 
 class DriftError(Exception):
@@ -92,6 +93,8 @@ def find_drift(api: PaperspaceApi, stack: StackFile, pulumi_project: str, stack_
         scope_ids = {key: ident for key, ident in scope_ids.items() if _exists(api, ident)}
         team = read_team(api, scope_ids.values(), {}, named)
     imported = import_team(team)
+    # placeholders import wrote for plain values that look like credentials: live, those are plain text
+    plain = {key for key, why in imported.secret_keys.items() if why.endswith(f"({PLAIN_LITERAL})")}
     # import keys its entries by name; a reference names the stack's own keys: translate through the live ids
     scope_key_of_id = {ident: key for key, ident in scope_ids.items()}
     import_scope_ids = {e.key: e.fields[ADOPT] for e in imported.sections.get(scope.section, [])}
@@ -106,7 +109,7 @@ def find_drift(api: PaperspaceApi, stack: StackFile, pulumi_project: str, stack_
                 resources.append(ResourceDrift(kind.section, key, kind.noun, None))
                 continue
             found = ResourceDrift(kind.section, key, kind.noun, str(entry.fields[ADOPT]))
-            found.fields = _compare(kind, declaration, entry, to_stack_key)
+            found.fields = _compare(kind, declaration, _unmasked(entry, plain), to_stack_key)
             resources.append(found)
     return DriftReport(stack.file, resources)
 
@@ -168,6 +171,9 @@ def _compare(kind: Kind, declaration: Declaration, entry: Entry, to_stack_key: M
         kind,
         {k: v for k, v in entry.fields.items() if keep(k) and kind.reference(k) is None and k in kind.table.fields},
     )
+    for name, rule in kind.table.fields.items():
+        if rule.secret_values and isinstance(declared.get(name), dict) and isinstance(live.get(name), dict):
+            live[name] = _hidden(declared[name], live[name])
     drifts = [
         FieldDrift(name, _shown(declared.get(name)), _shown(live.get(name)))
         for name in sorted(set(declared) | set(live))
@@ -187,6 +193,29 @@ def _canonical(kind: Kind, fields: dict[str, Any]) -> dict[str, Any]:
     model's job writes), as the provider's check makes its inputs."""
     filled = kind.table.with_defaults(fields)
     return kind.table.canonical(filled) if kind.table.canonical is not None else filled
+
+
+def _unmasked(entry: Entry, plain: set[str]) -> Entry:
+    """The entry with each placeholder that stands for a plain value written as that (never the value)."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"secret"} and value["secret"] in plain:
+                return PLAIN_SECRET
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return Entry(entry.key, walk(entry.fields), entry.notes)
+
+
+def _hidden(declared: Mapping[str, Any], live: Mapping[str, Any]) -> dict[str, Any]:
+    """A live value where the stack file has a secret is someone's plain text of a secret: never printed."""
+    return {
+        var: PLAIN_SECRET if _shown(declared.get(var)) == SECRET and isinstance(value, str) else value
+        for var, value in live.items()
+    }
 
 
 def _normal(kind: Kind, name: str, value: Any) -> Any:

@@ -8,7 +8,7 @@ policy:
   machineTypes: {allow: [C4, C5, A4000]}           # or deny: [A100-80G], or both
   maxReplicas: {limit: 4, level: warn}             # per deployment, autoscaling's ceiling included
   retainDatasets: {}                               # no dataset may say retainOnDelete: false
-  experimentTimeout: {}                            # every experiment sets timeoutSeconds
+  experimentTimeout: {}                            # every experiment sets timeoutSeconds (how long up waits)
   secretsFromConfig: {}                            # env secrets only as {secret: KEY}, never `secret:NAME`
 ```
 
@@ -62,7 +62,10 @@ RULES: dict[str, dict[str, Any]] = {
         limit={"type": "integer", "minimum": 0, "description": "Replicas."},
     ),
     "retainDatasets": _rule("No entry may set `retainOnDelete: false`: destroy keeps every dataset that holds data."),
-    "experimentTimeout": _rule("Every entry that trains (an experiment) sets `timeoutSeconds`."),
+    "experimentTimeout": _rule(
+        "Every entry that trains (an experiment) sets `timeoutSeconds`: how long `up` waits for a run, and the bound "
+        "of the plan's re-train estimate (the default is an hour)."
+    ),
     "secretsFromConfig": _rule(
         "Secret env values only as `{secret: KEY}` (secret Pulumi config), never a `secret:NAME` made elsewhere."
     ),
@@ -204,20 +207,21 @@ def evaluate(stack: StackFile) -> list[Violation]:
                 and "timeoutSeconds" in kind.table.fields
                 and "timeoutSeconds" not in declaration.inputs
             ):
-                say(timeout_rule, declaration, "", "sets no timeoutSeconds (a run could train, and bill, for days)")
+                say(
+                    timeout_rule,
+                    declaration,
+                    "",
+                    "sets no timeoutSeconds (how long `up` waits for a run, and the bound of plan's re-train estimate)",
+                )
             if secrets_rule is not None:
-                for name, rule in kind.table.fields.items():
-                    value = declaration.inputs.get(name)
-                    if rule.secret_values and isinstance(value, dict):
-                        for var, item in value.items():
-                            if isinstance(item, str) and item.startswith("secret:"):
-                                say(
-                                    secrets_rule,
-                                    declaration,
-                                    name,
-                                    f"{name}.{var} names a project secret made elsewhere ({item.split(':')[0]}:…); "
-                                    "use {secret: KEY} (secret Pulumi config)",
-                                )
+                for name, path in _secret_literals(kind, declaration):
+                    say(
+                        secrets_rule,
+                        declaration,
+                        name,
+                        f"{path} names a project secret made elsewhere (secret:…); use {{secret: KEY}} (secret "
+                        "Pulumi config)",
+                    )
     budget = policy.get("maxCostPerHour")
     if budget is not None:
         total = peak_hourly(stack)
@@ -241,6 +245,48 @@ def evaluate(stack: StackFile) -> list[Violation]:
                 f"the stack costs up to ${total:.2f}/h at its peak, over the budget of ${budget_limit:.2f}/h",
             )
     return sorted(found, key=lambda v: (v.line, v.path))
+
+
+def _secret_literals(kind: Kind, declaration: Declaration) -> list[tuple[str, str]]:
+    """(field, path) of every `secret:NAME` env value: in a field whose map takes `{secret: KEY}` values,
+    and in any `env` map nested in a field (an experiment job's own env)."""
+    found: list[tuple[str, str]] = []
+
+    def walk(field_name: str, path: str, value: Any, is_env: bool) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(field_name, f"{path}.{key}", item, key == "env")
+                if is_env and isinstance(item, str) and item.startswith("secret:"):
+                    found.append((field_name, f"{path}.{key}"))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(field_name, f"{path}[{index}]", item, False)
+
+    for name, rule in kind.table.fields.items():
+        if name in declaration.inputs:
+            walk(name, name, declaration.inputs[name], rule.secret_values)
+    return found
+
+
+def policy_changes(old: Policy | None, new: Policy | None) -> list[str]:
+    """How the policy itself changes between two versions of a stack file, rule by rule: a change to the rules is
+    as much for review as a change to the resources (a removed rule lets through what it denied)."""
+    before = {rule.name: {"level": rule.level, **rule.settings} for rule in (old.rules if old else ())}
+    after = {rule.name: {"level": rule.level, **rule.settings} for rule in (new.rules if new else ())}
+    changes = []
+    for name in [*before, *(n for n in after if n not in before)]:
+        if name not in after:
+            changes.append(f"{name} removed")
+        elif name not in before:
+            changes.append(f"{name} added")
+        elif before[name] != after[name]:
+            parts = [
+                f"{key} {before[name].get(key, '—')} → {after[name].get(key, '—')}"
+                for key in [*before[name], *(k for k in after[name] if k not in before[name])]
+                if before[name].get(key) != after[name].get(key)
+            ]
+            changes.append(f"{name}: {', '.join(parts)}")
+    return changes
 
 
 def denied(violations: list[Violation]) -> list[Violation]:

@@ -129,6 +129,11 @@ class ImportContext:
         return self.ids["projects"][project_id], scope
 
 
+# What `import` says of a placeholder that stands for a plain value that looks like a credential (drift tells
+# such a value from a secret reference by it).
+PLAIN_LITERAL = "a credential-looking literal"
+
+
 # -- shared rules ------------------------------------------------------------------------------------------
 
 
@@ -152,7 +157,7 @@ def env_entries(
             placeholder = config_key(key, var)
             written[var] = {"secret": placeholder}
             secrets[var] = "placeholder"
-            why = "the project secret the provider keeps for it" if made_here else "a credential-looking literal"
+            why = "the project secret the provider keeps for it" if made_here else PLAIN_LITERAL
             imported.secret_keys[placeholder] = f"{key}.env.{var} ({why})"
             if not made_here:
                 notes.append(f"env.{var} held what looks like a credential: not written; set `{placeholder}` to it")

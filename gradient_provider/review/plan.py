@@ -11,7 +11,7 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from ..credentials import REDACTED, findings, mask_text, redact
-from ..guardrails import POLICY_DENIED, Violation, denied, evaluate, peak_hourly
+from ..guardrails import POLICY_DENIED, Violation, denied, evaluate, peak_hourly, policy_changes
 from ..kinds import Kind, by_section, registry
 from ..lifecycles.policy import ADOPT, FieldRule, Policy, Risk
 from ..prices import HOURS_PER_MONTH, price_list
@@ -84,6 +84,7 @@ class Guardrails:
     peak_before: float | None
     peak_after: float | None
     budget: float | None  # maxCostPerHour's limit, when set
+    changes: list[str] = field(default_factory=list)  # to the policy itself (a rule removed, a level lowered)
 
     @property
     def denied(self) -> bool:
@@ -108,9 +109,12 @@ class StackPlan:
 
     @property
     def exit_code(self) -> int:
-        """0: no change; 2: only safe changes; 3: anything riskier; 4: a guardrail denies the new stack."""
+        """0: no change; 2: only safe changes; 3: anything riskier (a change to the policy too); 4: a guardrail
+        denies the new stack."""
         if self.guardrails is not None and self.guardrails.denied:
             return POLICY_DENIED
+        if self.guardrails is not None and any(not c.endswith(" added") for c in self.guardrails.changes):
+            return 3  # a rule removed or changed is reviewed as a risky change (one added only tightens)
         if not self.changed:
             return 0
         return 2 if RISK_ORDER[self.risk] <= RISK_ORDER[Risk.SAFE] else 3
@@ -158,10 +162,14 @@ def plan_stack(file: str, base: str, old: StackFile, new: StackFile, root: FileP
     for resource in resources:
         _scrub(resource)
     plan = StackPlan(file, base, resources, [mask_text(warning) for warning in warnings])
-    if new.policy is not None:
-        budget = new.policy.get("maxCostPerHour")
+    if new.policy is not None or old.policy is not None:
+        budget = new.policy.get("maxCostPerHour") if new.policy is not None else None
         plan.guardrails = Guardrails(
-            evaluate(new), peak_hourly(old), peak_hourly(new), float(budget.settings["limit"]) if budget else None
+            evaluate(new),
+            peak_hourly(old),
+            peak_hourly(new),
+            float(budget.settings["limit"]) if budget else None,
+            policy_changes(old.policy, new.policy),
         )
     return plan
 

@@ -110,6 +110,7 @@ def _guardrails_json(plan: StackPlan) -> dict[str, Any] | None:
         "budgetPerHour": _amount(guard.budget),
         "peakPerHourBefore": _amount(guard.peak_before),
         "peakPerHourAfter": _amount(guard.peak_after),
+        "changes": guard.changes,
         "violations": [
             {"line": v.line, "rule": v.rule, "level": v.level, "path": v.path, "message": v.message}
             for v in guard.violations
@@ -183,7 +184,10 @@ def _guardrails_markdown(plan: StackPlan) -> list[str]:
     for v in guard.violations:
         icon = "⛔" if v.level == "deny" else "⚠️"
         lines.append(f"- {icon} `{plan.file}:{v.line}` `{v.path}`: {v.message} (`policy.{v.rule}`, {v.level})")
-    return [*lines, ""] if guard.violations else lines
+    if guard.changes:
+        lines += ["", "**The policy itself changes** (review it as a risky change):"]
+        lines += [f"- `policy.{change}`" for change in guard.changes]
+    return [*lines, ""] if guard.violations or guard.changes else lines
 
 
 def to_markdown(plans: list[StackPlan]) -> str:

@@ -216,3 +216,25 @@ def test_make_up_twice_reconciles_the_dev_stack_then_changes_nothing(tmp_path: P
             raise AssertionError("the emulator still answers")
         except httpx.TransportError:
             pass
+
+
+def test_a_stack_with_no_config_runs_on_the_environment_alone(cli: PulumiCli, emulator: EmulatorProcess) -> None:
+    """No `config:` in Pulumi.<stack>.yaml at all (the README's real-Paperspace setup leaves gradient:apiUrl unset):
+    the provider takes the URL and key from the environment."""
+    emulator.reset()
+    (cli.root / "stacks").mkdir()
+    (cli.root / "stacks" / "dev.yaml").write_text("projects:\n  research: {name: Research}\n")
+    env_cli = PulumiCli(
+        root=cli.root,
+        backend_url=cli.backend_url,
+        home=cli.home,
+        extra_env={"PAPERSPACE_API_URL": emulator.api_url, "PAPERSPACE_API_KEY": DEV_KEY},
+    )
+    env_cli.run("stack", "init", "dev")
+    assert "config:" not in (cli.root / "Pulumi.dev.yaml").read_text()
+    env_cli.run("up", "--yes")
+    env_cli.run("preview", "--expect-no-changes")
+    assert _team(emulator)["project"] == 1
+    env_cli.run("destroy", "--yes")
+    for text in env_cli.transcript:
+        assert DEV_KEY not in text

@@ -119,6 +119,24 @@ def test_drift_finds_a_console_edit_and_a_deleted_experiment(engine: Engine, emu
     assert "| experiment `train` | — | declared | **not found** |" in markdown.stdout
 
 
+def test_a_secret_pasted_in_plain_text_in_the_console_is_drift_and_never_printed(
+    engine: Engine, emulator: EmulatorProcess
+) -> None:
+    engine.up()
+    pasted = "hf_pasted_in_the_console_0123456789abcdef"
+    deployment = engine.resource("Deployment", "api")
+    with emulator.client() as api:
+        config = api.get(f"/deployments/{deployment.id}").json()["latestSpec"]["data"]
+        config["env"] = [e for e in config["env"] if e["name"] != "HF_TOKEN"] + [{"name": "HF_TOKEN", "value": pasted}]
+        body = {"projectId": deployment.inputs["projectId"], "config": config, "deploymentId": deployment.id}
+        api.post("/deployments", json=body).raise_for_status()
+    for output in ("text", "markdown"):
+        found = _drift(engine, emulator, "--format", output)
+        assert found.returncode == 2 and "env" in found.stdout, found.stdout + found.stderr
+        assert pasted not in found.stdout + found.stderr
+        assert "(plain text that looks like a credential; not shown)" in found.stdout
+
+
 def test_no_drift_is_seen_in_a_stack_of_jobs_datasets_autoscaling_and_secrets(
     engine: Engine, project: Project, emulator: EmulatorProcess
 ) -> None:

@@ -345,7 +345,7 @@ def test_a_replacement_that_crashes_keeps_the_old_deployment(
 def test_a_stack_its_policy_denies_applies_nothing(engine: Engine, project: Project, emulator: EmulatorProcess) -> None:
     """The program applies the stack file's guardrails before it declares anything: a `deny` rule broken is an
     error naming the file, the line and the rule, and Paperspace sees no write."""
-    text = "policy:\n  maxReplicas: {limit: 1}\n  machineTypes: {deny: [A100-80G], level: warn}\n" + BASE_STACK
+    text = "policy:\n  maxReplicas: {limit: 1}\n  machineTypes: {deny: [C4], level: warn}\n" + BASE_STACK
     project.write(text)
     writes = emulator.stats()["writes"]
     with pytest.raises(EngineError) as failure:

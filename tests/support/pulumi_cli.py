@@ -33,9 +33,12 @@ _SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 def cli_bin_dir() -> Path | None:
-    """Where `pulumi` and its plugins are: the pinned build first, else the directory of a `pulumi` on PATH."""
+    """Where `pulumi` and its plugins are: the pinned build first, else (not in CI, which builds it) the directory
+    of a `pulumi` on PATH."""
     if (PINNED_BIN / "pulumi").exists() and (PINNED_BIN / "pulumi-language-python").exists():
         return PINNED_BIN
+    if os.environ.get(REQUIRE_ENV):
+        return None
     found = shutil.which("pulumi")
     return Path(found).resolve().parent if found else None
 
@@ -43,7 +46,7 @@ def cli_bin_dir() -> Path | None:
 def skip_reason() -> str | None:
     if cli_bin_dir() is not None:
         return None
-    reason = "the Pulumi CLI is not built (run scripts/pulumi-cli; it needs Go) and no `pulumi` is on PATH"
+    reason = "the Pulumi CLI is not built (run scripts/pulumi-cli; it needs Go), and no `pulumi` is on PATH"
     if os.environ.get(REQUIRE_ENV):
         raise RuntimeError(f"{REQUIRE_ENV} is set but {reason}")
     return reason

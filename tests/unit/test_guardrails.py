@@ -123,6 +123,18 @@ def test_secrets_only_from_secret_config() -> None:
     assert "env.DB names a project secret made elsewhere" in violation.message
 
 
+def test_secrets_only_from_secret_config_in_each_jobs_env_too() -> None:
+    jobs = BASE.replace(
+        "    image: pytorch/pytorch:2.3.0\n    command: python train.py\n    machineType: A4000\n",
+        "    jobs:\n      train:\n        image: pytorch/pytorch:2.3.0\n        command: python train.py\n"
+        '        machineType: A4000\n        env: {TOKEN: "secret:someone-elses"}\n',
+    )
+    rule = "  secretsFromConfig: {}\n"
+    [violation] = evaluate(_stack(rule, jobs))
+    assert (violation.line, violation.path) == (_line(rule, "jobs:", jobs) + 1, "experiments.train.jobs")
+    assert violation.message.startswith("jobs.train.env.TOKEN names a project secret made elsewhere")
+
+
 def test_a_policy_the_schema_refuses_is_a_problem_at_its_line() -> None:
     with pytest.raises(SourceError) as failure:
         _stack("  maxCostPerHour: {limit: 20, level: block}\n  maxReplicas: {}\n")
@@ -170,3 +182,23 @@ def test_plan_shows_the_peak_cost_against_the_budget_and_exits_4_when_denied() -
     assert document["stacks"][0]["policy"]["budgetPerHour"] == 2.0
     within = plan_stack("stacks/dev.yaml", "HEAD", old, _stack("  maxCostPerHour: {limit: 50}\n"))
     assert within.exit_code == 0 and "**Policy: passed.**" in to_markdown([within])
+
+
+def test_plan_reports_a_change_to_the_policy_itself_as_risky() -> None:
+    from gradient_provider.review.plan import plan_stack
+    from gradient_provider.review.render import to_markdown
+
+    old = _stack("  maxCostPerHour: {limit: 20}\n  maxReplicas: {limit: 4}\n")
+    removed = plan_stack("stacks/dev.yaml", "HEAD", old, parse_stack("stacks/dev.yaml", BASE))
+    assert removed.exit_code == 3 and removed.guardrails is not None
+    assert removed.guardrails.changes == ["maxCostPerHour removed", "maxReplicas removed"]
+    weakened = plan_stack(
+        "stacks/dev.yaml",
+        "HEAD",
+        old,
+        _stack("  maxCostPerHour: {limit: 40, level: warn}\n  maxReplicas: {limit: 4}\n"),
+    )
+    assert weakened.guardrails is not None
+    assert weakened.guardrails.changes == ["maxCostPerHour: level deny → warn, limit 20 → 40"]
+    assert "- `policy.maxCostPerHour: level deny → warn, limit 20 → 40`" in to_markdown([weakened])
+    assert plan_stack("stacks/dev.yaml", "HEAD", old, old).exit_code == 0

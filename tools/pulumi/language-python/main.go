@@ -226,9 +226,15 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	if err := tc.ValidateVenv(ctx); err != nil {
 		return nil, err
 	}
-	config, err := json.Marshal(req.GetConfig())
-	if err != nil {
-		return nil, fmt.Errorf("failed to serialize configuration: %w", err)
+	// PULUMI_CONFIG only when there is config, as Pulumi's host does (constructConfig): the executor reads
+	// "null" as no mapping at all and fails.
+	var configEnv []string
+	if len(req.GetConfig()) > 0 {
+		config, err := json.Marshal(req.GetConfig())
+		if err != nil {
+			return nil, fmt.Errorf("failed to serialize configuration: %w", err)
+		}
+		configEnv = append(configEnv, "PULUMI_CONFIG="+string(config))
 	}
 	secretKeys := req.GetConfigSecretKeys()
 	if secretKeys == nil {
@@ -259,7 +265,7 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	if env == nil {
 		env = os.Environ()
 	}
-	cmd.Env = append(env, "PULUMI_CONFIG="+string(config), "PULUMI_CONFIG_SECRET_KEYS="+string(secretKeysJSON))
+	cmd.Env = append(append(env, configEnv...), "PULUMI_CONFIG_SECRET_KEYS="+string(secretKeysJSON))
 
 	if err := cmd.Run(); err != nil {
 		var exitErr *exec.ExitError
