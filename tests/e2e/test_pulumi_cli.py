@@ -21,6 +21,7 @@ import httpx
 
 from tests.support.emulator import DEV_KEY, REPO_ROOT, EmulatorProcess
 from tests.support.pulumi_cli import PINNED_BIN, PulumiCli
+from tests.support.stacks import SCENARIO_STACK
 
 CANARY = "hf_canary_7c1d0e5b_never_in_clear"
 
@@ -47,16 +48,9 @@ experiments:
           model: {job: train}
         artifacts: {dataset: reports}
     model: {name: resnet50, job: train, path: /outputs/model}
-deployments:
-  api:
-    project: research
-    image: paperspace/fastapi-deployment:latest
-    machineType: C4
-    ports: [8000]
-    replicas: 2
-    model: train
-    env: {MODE: prod, HF_TOKEN: {secret: hfToken}}
 """
+# the deployment of the engine scenarios' stack, as it is there
+STACK += SCENARIO_STACK[SCENARIO_STACK.index("deployments:") :]
 DYNAMIC = "pulumi-python:dynamic/gradient:"
 
 
