@@ -159,16 +159,21 @@ def test_login_to_an_s3_bucket_keeps_the_stack_there_with_no_secret_in_clear(
     assert "ciphertext" in backend.texts()[STATE_KEY]
 
 
-def test_two_working_copies_take_turns_on_one_stack(
-    backend: Backend, emulator: EmulatorProcess, tmp_path: Path
-) -> None:
+def _two_copies(backend: Backend, emulator: EmulatorProcess, tmp_path: Path) -> tuple[PulumiCli, PulumiCli]:
+    """Alice made the stack and its first `up`; Bob pulled her files and selected it."""
     emulator.reset()
     alice = _working_copy(tmp_path, "alice", backend)
     _first_up(alice, emulator)
-
     bob = _working_copy(tmp_path, "bob", backend)
     _pull(alice, bob)
     bob.run("stack", "select", "dev")
+    return alice, bob
+
+
+def test_two_working_copies_take_turns_on_one_stack(
+    backend: Backend, emulator: EmulatorProcess, tmp_path: Path
+) -> None:
+    alice, bob = _two_copies(backend, emulator, tmp_path)
     bob.run("preview", "--expect-no-changes")  # the state in the bucket is what Bob's checkout declares
 
     _edit(bob, *MORE_REPLICAS)
@@ -191,12 +196,7 @@ def test_two_working_copies_take_turns_on_one_stack(
 def test_the_lock_refuses_a_concurrent_up_until_the_first_one_ends(
     backend: Backend, emulator: EmulatorProcess, tmp_path: Path
 ) -> None:
-    emulator.reset()
-    alice = _working_copy(tmp_path, "alice", backend)
-    _first_up(alice, emulator)
-    bob = _working_copy(tmp_path, "bob", backend)
-    _pull(alice, bob)
-    bob.run("stack", "select", "dev")
+    alice, bob = _two_copies(backend, emulator, tmp_path)
     assert _run_number(alice) == 1
 
     # Alice starts a new training run that takes 10 s; Bob, meanwhile, wants more replicas.
